@@ -1,0 +1,254 @@
+"""Shared data types: per-module facts, findings and fixes (all frozen, all picklable)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+# --------------------------------------------------------------------------- findings
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A 1-based row and column, as ruff reports them."""
+
+    row: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Edit:
+    content: str
+    location: Location
+    end_location: Location
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A change that resolves a finding.
+
+    ``applicability`` is ``"safe"`` or ``"unsafe"``; ``kind`` names the codemod that applies it and
+    ``target`` is the call's ordinal in its module (see ``CallSite.ordinal``). ``edits`` are the
+    textual edits for JSON/SARIF output, computed when the finding is reported.
+    """
+
+    applicability: str
+    message: str
+    kind: str
+    target: int
+    edits: tuple[Edit, ...] = ()
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    name: str
+    message: str
+    path: str
+    ordinal: int
+    """The reported call's ordinal in the module; positions are filled in by the engine."""
+    location: Location = Location(0, 0)
+    end_location: Location = Location(0, 0)
+    fix: Fix | None = None
+    no_fix_reason: str | None = None
+    chain: tuple[str, ...] = ()
+    function: str = ""
+    """Qualified name of the function the finding sits in (used for stable fingerprints)."""
+    snippet: str = ""
+    """Source text of the reported call, for fingerprints."""
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.location.row, self.location.column, self.code)
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file that could not be read, parsed or checked."""
+
+    path: str
+    message: str
+    row: int | None = None
+    column: int | None = None
+
+
+# --------------------------------------------------------------------------- per-module facts
+
+
+class Usage(str, Enum):
+    """What happens to a call's result."""
+
+    DISCARDED = "discarded"  # expression statement
+    UNUSED = "unused"  # bound to a name that is never read (``_``, or dead)
+    USED = "used"  # returned, read later, passed on, tested...
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a call, reduced to what the rules need."""
+
+    keyword: str | None  # None for positional, "*" / "**" for star args
+    ref: str | None  # dotted reference when the value is a name/attribute chain
+    call: str | None = None  # callee reference when the value is itself a call
+    call_ordinal: int | None = None
+    awaited: bool = False  # the value is ``await f(...)``
+    names: tuple[str, ...] = ()  # every plain name the value reads
+    lambda_id: str | None = None  # qualified name of the synthetic function for a lambda
+    is_none: bool = False
+    literal: str | None = None  # string value of a simple string literal
+
+
+@dataclass(frozen=True)
+class TryContext:
+    """How the innermost try around a call treats errors."""
+
+    handles: bool  # some except clause does something with the error (makes a call)
+    shapes_response: bool  # an except clause returns or raises (e.g. HTTPException)
+
+
+@dataclass(frozen=True)
+class CallSite:
+    ordinal: int
+    """Pre-order index of the ``Call`` node in the module: a position-free node identity."""
+    callee: str
+    """Dotted reference of what is called: ``smtplib.SMTP``, ``self.mailer.send``,
+    ``db.query().first`` (``()`` marks a call result, ``[]`` a subscript)."""
+    line_hint: int  # statement index inside the function, for "read later" checks
+    awaited: bool = False
+    usage: Usage = Usage.USED
+    bound_name: str | None = None  # ``x = f()``: the name
+    args: tuple[Arg, ...] = ()
+    try_handles: bool = False  # inside a try whose except handles the error
+    try_shapes_response: bool = False  # inside a try whose except returns / raises
+    in_with_item: bool = False  # the call is the context expression of a with statement
+    statement: bool = False  # the call (or ``await call``, or ``_ = ...``) is a whole statement
+    in_loop: bool = False
+    returned: bool = False  # ``return f(...)``
+    text: str = ""  # source text, truncated
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    annotation: str | None  # dotted reference of the annotation (``Annotated`` unwrapped)
+    depends: str | None = None  # reference passed to Depends()/Security(); "" for Depends()
+    depends_scope: str | None = None  # Depends(..., scope="function")
+    kind: str = "normal"  # normal | posonly | kwonly | star | starstar
+    has_default: bool = False
+    annotation_alias: str | None = None  # the bare annotation name, for module-level aliases
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What a local or module-level name is bound to."""
+
+    kind: str  # "call" (instance of callee), "ref" (alias of a reference), "annot", "with", "lambda", "def"
+    ref: str
+
+
+@dataclass(frozen=True)
+class ResponseReturn:
+    """A returned ``SomeResponse(..., background=...)`` call."""
+
+    ordinal: int
+    callee: str
+    background: Arg | None
+
+
+@dataclass(frozen=True)
+class FunctionFacts:
+    qualname: str  # module-relative: ``Class.method`` or ``handler.<locals>.inner``
+    name: str
+    is_async: bool
+    is_generator: bool
+    params: tuple[Param, ...]
+    calls: tuple[CallSite, ...]
+    decorators: tuple[str, ...] = ()
+    decorator_calls: tuple[int, ...] = ()  # ordinals of decorator Call nodes
+    bindings: tuple[tuple[str, Binding], ...] = ()
+    reads: tuple[tuple[str, int], ...] = ()  # (name, statement index) of every read
+    returns: tuple[str, ...] = ()  # references returned (names/attributes)
+    returns_callable: bool = False  # returns a nested def / lambda / partial
+    returns_local_def: str | None = None  # qualname of a returned nested function
+    return_annotation: str | None = None
+    response_returns: tuple[ResponseReturn, ...] = ()
+    class_name: str | None = None
+    parent: str | None = None  # enclosing function qualname for nested defs / lambdas
+    free_names: tuple[str, ...] = ()  # names read but not bound locally (closures)
+    handled_param_calls: tuple[str, ...] = ()  # params called inside a handling try (decorators)
+    ordinal: int = 0  # ordinal of the first call after the def line, for reporting defs
+    line: int = 0  # 1-based line of the ``def`` (computed cheaply from the header)
+    is_lambda: bool = False
+    nested: tuple[str, ...] = ()  # qualnames of directly nested defs
+    request_reads: tuple[tuple[str, str], ...] = ()  # (param, attr) like ("request", "body")
+
+
+@dataclass(frozen=True)
+class ClassFacts:
+    name: str
+    bases: tuple[str, ...]
+    methods: tuple[str, ...]
+    attributes: tuple[tuple[str, Binding], ...] = ()  # self.x = Y() / x: Y annotations
+
+
+@dataclass(frozen=True)
+class RouteReg:
+    """A handler registered on an app/router object."""
+
+    owner: str  # reference of the object the route is registered on
+    method: str  # get/post/.../api_route/websocket/add_api_route/route
+    handler: str  # reference of the handler function
+    dependencies: tuple[str, ...] = ()  # dependencies=[Depends(x)] references
+    websocket: bool = False
+    wrapped: bool = False  # registered through something FastAPI cannot inject into
+    ordinal: int = 0
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    path: str
+    module: str
+    imports: tuple[tuple[str, str], ...]  # local alias -> qualified name
+    bindings: tuple[tuple[str, Binding], ...]  # module-level name -> binding
+    functions: tuple[FunctionFacts, ...]
+    classes: tuple[ClassFacts, ...]
+    routes: tuple[RouteReg, ...]
+    router_deps: tuple[tuple[str, tuple[str, ...]], ...] = ()  # object ref -> dependencies
+    includes: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (parent, child, deps)
+    noqa: tuple[tuple[int, tuple[str, ...]], ...] = ()  # line -> codes ("" = all)
+    is_package: bool = False
+    exports_all: tuple[str, ...] = ()
+    module_calls: tuple[CallSite, ...] = ()  # calls at module level (include_router etc.)
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    facts: ModuleFacts | None
+    error: FileError | None = None
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A witness: the shortest call chain from a function to a catalogued call."""
+
+    steps: tuple[str, ...]
+    category: str
+    sync: bool
+
+    def render(self) -> str:
+        return " -> ".join(self.steps)
+
+
+@dataclass(frozen=True)
+class Span:
+    start: Location
+    end: Location
+
+
+@dataclass
+class RunStats:
+    files: int = 0
+    parsed: int = 0
+    cached: int = 0
+    errors: list[FileError] = field(default_factory=list)
