@@ -97,6 +97,7 @@ class Arg:
     lambda_id: str | None = None  # qualified name of the synthetic function for a lambda
     is_none: bool = False
     literal: str | None = None  # string value of a simple string literal
+    partial_of: str | None = None  # ``functools.partial(f, ...)``: reference of f
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,9 @@ class RouteReg:
     websocket: bool = False
     wrapped: bool = False  # registered through something FastAPI cannot inject into
     ordinal: int = 0
+    scope: str = ""  # qualname of the function the registration sits in ("" at module level)
+    local: bool = False  # handler is a def in this module (decorator registration)
+    starlette: bool = False  # a Starlette ``Route(path, endpoint)``
 
 
 @dataclass(frozen=True)
@@ -220,6 +224,7 @@ class ModuleFacts:
     is_package: bool = False
     exports_all: tuple[str, ...] = ()
     module_calls: tuple[CallSite, ...] = ()  # calls at module level (include_router etc.)
+    type_aliases: tuple[tuple[str, Param], ...] = ()  # ``SessionDep = Annotated[Session, Depends(get_db)]``
 
 
 @dataclass(frozen=True)

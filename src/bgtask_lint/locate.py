@@ -1,0 +1,64 @@
+"""Positions and source text for the few calls a finding reports (metadata only where needed)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from bgtask_lint.models import Location
+
+NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Located:
+    start: Location
+    end: Location
+    snippet: str
+
+
+class _Collector(cst.CSTVisitor):
+    """Walks calls in the same pre-order as the summarizer, so ordinals agree."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, wanted: set[int], module: cst.Module) -> None:
+        self.wanted = wanted
+        self.module = module
+        self.ordinal = -1
+        self.awaits: dict[int, cst.Await] = {}
+        self.found: dict[int, Located] = {}
+
+    def visit_Await(self, node: cst.Await) -> None:
+        if isinstance(node.expression, cst.Call):
+            self.awaits[id(node.expression)] = node
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.ordinal += 1
+        if self.ordinal not in self.wanted:
+            return
+        target: cst.CSTNode = self.awaits.get(id(node), node)
+        pos = self.get_metadata(PositionProvider, target)
+        text = " ".join(self.module.code_for_node(node).split())
+        self.found[self.ordinal] = Located(
+            Location(pos.start.line, pos.start.column + 1), Location(pos.end.line, pos.end.column + 1), text[:200]
+        )
+
+
+def locate(source: str | bytes, ordinals: set[int]) -> dict[int, Located]:
+    module = cst.parse_module(source)
+    collector = _Collector(ordinals, module)
+    MetadataWrapper(module, unsafe_skip_copy=True).visit(collector)
+    return collector.found
+
+
+def noqa_codes(line: str) -> frozenset[str] | None:
+    """None: no noqa comment; empty set: bare ``# noqa``; else the codes it names."""
+    match = NOQA.search(line)
+    if match is None:
+        return None
+    codes = match.group("codes")
+    return frozenset(c.strip().upper() for c in codes.split(",")) if codes else frozenset()
