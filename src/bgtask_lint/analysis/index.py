@@ -1,0 +1,656 @@
+"""The project index: names resolved across modules, routes, request paths and call-chain reach.
+
+Values are strings with a kind prefix: ``fn:app.mail.send`` (a project function or method),
+``cls:app.mail.Mailer`` (a project class), ``obj:app.mail.Mailer`` (an instance of it),
+``mod:app.mail`` (a project module) and ``ext:smtplib.SMTP().send_message`` (anything else,
+canonicalised). Whatever cannot be resolved is ``None``: unknown, never slow.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from bgtask_lint.analysis.calls import (
+    DB,
+    RESPONSE_CLASSES,
+    ROUTE_FACTORIES,
+    CallKind,
+    Catalogue,
+    canonical,
+)
+from bgtask_lint.models import Binding, CallSite, Chain, FunctionFacts, ModuleFacts, Param
+
+BUILTINS = frozenset(dir(builtins))
+BACKGROUND_TASKS = "fastapi.BackgroundTasks"
+
+
+@dataclass(frozen=True)
+class Route:
+    handler: str  # FQN of the handler
+    method: str
+    module: str  # path of the module that registers it
+    websocket: bool
+    wrapped: bool
+    dependencies: tuple[str, ...]  # FQNs of every function on the request path besides the handler
+
+
+@dataclass(frozen=True)
+class Scoped:
+    """A function together with the module it lives in."""
+
+    fqn: str
+    module: ModuleFacts
+    function: FunctionFacts
+
+
+@dataclass(frozen=True)
+class PathFunction:
+    scoped: Scoped
+    role: str  # "handler" | "dependency"
+    route: Route
+
+
+@dataclass(frozen=True)
+class Reach:
+    """For each function that reaches a matching call: the shortest witness chain."""
+
+    chains: dict[str, Chain]
+
+    def get(self, fqn: str) -> Chain | None:
+        return self.chains.get(fqn)
+
+
+@dataclass
+class ProjectIndex:
+    modules: list[ModuleFacts]
+    catalogue: Catalogue
+    error_handling_decorators: frozenset[str] = frozenset()
+    _by_name: dict[str, list[ModuleFacts]] = field(default_factory=dict, init=False)
+    functions: dict[str, Scoped] = field(default_factory=dict, init=False)
+    classes: dict[str, tuple[ModuleFacts, object]] = field(default_factory=dict, init=False)
+    _local: dict[tuple[str, str], FunctionFacts] = field(default_factory=dict, init=False)
+    _memo: dict[tuple[str, str, str], str | None] = field(default_factory=dict, init=False)
+    _mod_bindings: dict[str, dict[str, Binding]] = field(default_factory=dict, init=False)
+    _mod_imports: dict[str, dict[str, str]] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        for mod in self.modules:
+            self._by_name.setdefault(mod.module, []).append(mod)
+            self._mod_bindings[mod.path] = dict(mod.bindings)
+            self._mod_imports[mod.path] = dict(mod.imports)
+            for fn in mod.functions:
+                fqn = f"{mod.module}.{fn.qualname}"
+                self.functions.setdefault(fqn, Scoped(fqn, mod, fn))
+                self._local[(mod.path, fn.qualname)] = fn
+            for cls in mod.classes:
+                self.classes.setdefault(f"{mod.module}.{cls.name}", (mod, cls))
+
+    def add_aliases(self, aliases: dict[str, str]) -> None:
+        """Register other importable names (``src``-relative, root-relative) for modules."""
+        by_path = {m.path: m for m in self.modules}
+        for path, alias in aliases.items():
+            if path in by_path and alias not in self._by_name:
+                self._by_name[alias] = [by_path[path]]
+
+    # ------------------------------------------------------------------ modules
+
+    def module(self, name: str, importer: ModuleFacts | None = None) -> ModuleFacts | None:
+        candidates = self._by_name.get(name)
+        if not candidates:
+            return None
+        if len(candidates) == 1 or importer is None:
+            return candidates[0]
+        # Same module name in two places (monorepo services, fixtures): the nearest one wins.
+        return max(candidates, key=lambda m: _common_prefix(m.path, importer.path))
+
+    def function_of(self, mod: ModuleFacts, qualname: str) -> FunctionFacts | None:
+        return self._local.get((mod.path, qualname))
+
+    def scoped(self, value: str | None) -> Scoped | None:
+        if value is None or not value.startswith("fn:"):
+            return None
+        return self.functions.get(value[3:])
+
+    # ------------------------------------------------------------------ resolution
+
+    def resolve(self, mod: ModuleFacts, fn: FunctionFacts | None, ref: str | None) -> str | None:
+        """Resolve a dotted reference as seen from inside ``fn`` (or module level) of ``mod``."""
+        if not ref:
+            return None
+        key = (mod.path, fn.qualname if fn else "", ref)
+        if key in self._memo:
+            return self._memo[key]
+        self._memo[key] = None  # cycle guard
+        result = self._resolve(mod, fn, ref)
+        self._memo[key] = result
+        return result
+
+    def _resolve(self, mod: ModuleFacts, fn: FunctionFacts | None, ref: str) -> str | None:
+        segments = _split(ref)
+        value = self._head(mod, fn, segments[0])
+        for seg in segments[1:]:
+            if value is None:
+                return None
+            value = self._step(value, seg, mod)
+        return value
+
+    def _step(self, value: str, seg: str, mod: ModuleFacts) -> str | None:
+        if seg == "()":
+            return self.call_result(value)
+        if seg == "[]":
+            return f"{value}[]" if value.startswith("ext:") else None
+        return self.attribute(value, seg, mod)
+
+    def _head(self, mod: ModuleFacts, fn: FunctionFacts | None, name: str) -> str | None:
+        call = name.endswith("()")
+        sub = name.endswith("[]")
+        base = name[:-2] if call or sub else name
+        value = self._name(mod, fn, base)
+        if value is not None and call:
+            return self.call_result(value)
+        if value is not None and sub:
+            return f"{value}[]" if value.startswith("ext:") else None
+        return value
+
+    def _name(self, mod: ModuleFacts, fn: FunctionFacts | None, name: str) -> str | None:
+        scope = fn
+        while scope is not None:
+            binding = dict(scope.bindings).get(name)
+            if binding is not None:
+                return self._binding(mod, scope, binding)
+            param = next((p for p in scope.params if p.name == name), None)
+            if scope.class_name and param is not None and param is scope.params[0] and not param.annotation:
+                is_cls = "classmethod" in scope.decorators or name == "cls"
+                return f"{'cls' if is_cls else 'obj'}:{mod.module}.{scope.class_name}"
+            if param is not None:
+                return self.param_value(mod, scope, param)
+            scope = self._local.get((mod.path, scope.parent)) if scope.parent else None
+        return self.member(mod, name, set())
+
+    def member(self, mod: ModuleFacts, name: str, seen: set[tuple[str, str]]) -> str | None:
+        """A module-level name of ``mod``: def, class, binding, import (re-exports followed)."""
+        if (mod.path, name) in seen:
+            return None
+        seen.add((mod.path, name))
+        if (mod.path, name) in self._local:
+            return f"fn:{mod.module}.{name}"
+        if f"{mod.module}.{name}" in self.classes:
+            return f"cls:{mod.module}.{name}"
+        binding = self._mod_bindings[mod.path].get(name)
+        if binding is not None and binding.kind not in ("def", "class"):
+            return self._binding(mod, None, binding)
+        target = self._mod_imports[mod.path].get(name)
+        if target is not None:
+            return self._import(target, mod, seen)
+        sub = self.module(f"{mod.module}.{name}", mod)
+        if sub is not None:
+            return f"mod:{sub.module}"
+        for local, target in self._mod_imports[mod.path].items():
+            if local.startswith("*"):
+                star = self.module(target, mod)
+                if star is not None:
+                    found = self.member(star, name, seen)
+                    if found is not None:
+                        return found
+        if name in BUILTINS:
+            return f"ext:{name}"
+        return None
+
+    def _import(self, target: str, importer: ModuleFacts, seen: set[tuple[str, str]]) -> str | None:
+        parts = target.split(".")
+        for i in range(len(parts), 0, -1):
+            mod = self.module(".".join(parts[:i]), importer)
+            if mod is None:
+                continue
+            value: str | None = f"mod:{mod.module}"
+            for j, seg in enumerate(parts[i:]):
+                if value is None:
+                    return None
+                value = self.member(mod, seg, seen) if j == 0 else self.attribute(value, seg, importer)
+            return value
+        return f"ext:{canonical(target)}"
+
+    def _binding(self, mod: ModuleFacts, fn: FunctionFacts | None, b: Binding) -> str | None:
+        if b.kind == "def":
+            return f"fn:{mod.module}.{b.ref}"
+        if b.kind == "class":
+            return f"cls:{mod.module}.{b.ref}"
+        if b.kind == "lambda":
+            return f"fn:{mod.module}.{b.ref}" if b.ref else None
+        if b.kind == "import":
+            return self._import(b.ref, mod, set())
+        if b.kind in ("ref", "partial"):
+            return self.resolve(mod, fn, b.ref)
+        if b.kind in ("call", "with"):
+            return self.call_result(self.resolve(mod, fn, b.ref))
+        if b.kind == "annot":
+            return self.instance_of(self.resolve(mod, fn, b.ref))
+        return None
+
+    def param_value(self, mod: ModuleFacts, fn: FunctionFacts, p: Param) -> str | None:
+        ann, dep, _ = self.param_info(mod, fn, p)
+        value = self.instance_of(ann) if ann else None
+        if value is not None and self.subclass_of(value, BACKGROUND_TASKS):
+            return f"ext:{BACKGROUND_TASKS}()"  # FastAPI injects a plain BackgroundTasks for subclasses
+        if value is None and dep is not None:
+            value = self.call_result(dep) if not dep.startswith("cls:") else f"obj:{dep[4:]}"
+        return value
+
+    def param_info(self, mod: ModuleFacts, fn: FunctionFacts, p: Param) -> tuple[str | None, str | None, str | None]:
+        """(annotation value, dependency value, dependency scope) of a parameter."""
+        alias = self._type_alias(mod, fn, p.annotation_alias) if p.annotation_alias else None
+        ann_ref = alias.annotation if alias is not None else p.annotation
+        ann_mod = mod
+        if alias is not None:
+            ann_mod = alias_mod = self._alias_module(mod, p.annotation_alias or "") or mod
+            del alias_mod
+        ann = self.resolve(ann_mod, None if alias else fn, ann_ref) if ann_ref else None
+        depends = p.depends if p.depends is not None else (alias.depends if alias else None)
+        scope = p.depends_scope if p.depends is not None else (alias.depends_scope if alias else None)
+        dep = None
+        if depends is not None:
+            dep = self.resolve(ann_mod if alias and p.depends is None else mod, fn, depends) if depends else ann
+        return ann, dep, scope
+
+    def _type_alias(self, mod: ModuleFacts, fn: FunctionFacts, name: str) -> Param | None:
+        found = self._alias_module(mod, name)
+        if found is None:
+            return None
+        target_name = name
+        imported = self._mod_imports[mod.path].get(name)
+        if imported is not None and found is not mod:
+            target_name = imported.split(".")[-1]
+        return dict(found.type_aliases).get(target_name)
+
+    def _alias_module(self, mod: ModuleFacts, name: str) -> ModuleFacts | None:
+        if name in dict(mod.type_aliases):
+            return mod
+        imported = self._mod_imports[mod.path].get(name)
+        if imported is None or "." not in imported:
+            return None
+        owner = self.module(imported.rsplit(".", 1)[0], mod)
+        if owner is not None and imported.rsplit(".", 1)[1] in dict(owner.type_aliases):
+            return owner
+        return None
+
+    def instance_of(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.startswith("cls:"):
+            return f"obj:{value[4:]}"
+        if value.startswith("ext:"):
+            return f"ext:{canonical(value[4:] + '()')}" if not value.endswith("()") else value
+        return None
+
+    def call_result(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.startswith("cls:"):
+            return f"obj:{value[4:]}"
+        if value.startswith("ext:"):
+            return f"ext:{canonical(value[4:] + '()')}"
+        if value.startswith("fn:"):
+            scoped = self.functions.get(value[3:])
+            if scoped is None:
+                return None
+            fn = scoped.function
+            if fn.returns_local_def:
+                return f"fn:{scoped.module.module}.{fn.returns_local_def}"
+            if fn.return_annotation and not fn.is_generator:
+                found = self.instance_of(self.resolve(scoped.module, None, fn.return_annotation))
+                if found is not None:
+                    return found
+            for ref in fn.returns:
+                found = self.resolve(scoped.module, fn, ref)
+                if found is not None and (found.startswith("obj:") or found.startswith("ext:")):
+                    return found
+        return None
+
+    def attribute(self, value: str, attr: str, mod: ModuleFacts | None = None) -> str | None:
+        kind, _, name = value.partition(":")
+        if kind == "mod":
+            target = self.module(name, mod)
+            return self.member(target, attr, set()) if target is not None else None
+        if kind == "ext":
+            return f"ext:{canonical(name + '.' + attr)}"
+        if kind in ("obj", "cls"):
+            for cls_fqn in self.mro(name):
+                if cls_fqn.startswith("ext:"):
+                    base = cls_fqn[4:] + ("()" if kind == "obj" else "")
+                    return f"ext:{canonical(base + '.' + attr)}"
+                if f"{cls_fqn}.{attr}" in self.functions:
+                    return f"fn:{cls_fqn}.{attr}"
+                cmod, cls = self.classes[cls_fqn]
+                binding = dict(cls.attributes).get(attr)  # type: ignore[attr-defined]
+                if binding is not None:
+                    return self._binding(cmod, None, binding)
+            return None
+        return None
+
+    def mro(self, cls_fqn: str) -> list[str]:
+        """Project classes from ``cls_fqn`` up, then the first external base as ``ext:name``."""
+        out: list[str] = []
+        todo = [cls_fqn]
+        while todo:
+            cur = todo.pop(0)
+            if cur in out or cur not in self.classes:
+                continue
+            out.append(cur)
+            cmod, cls = self.classes[cur]
+            for base in cls.bases:  # type: ignore[attr-defined]
+                resolved = self.resolve(cmod, None, base)
+                if resolved and resolved.startswith("cls:"):
+                    todo.append(resolved[4:])
+                elif resolved and resolved.startswith("ext:") and resolved not in out:
+                    out.append(resolved)
+        return out
+
+    def subclass_of(self, value: str, external: str) -> bool:
+        if value.startswith("ext:"):
+            return canonical(value[4:].removesuffix("()")) == external
+        if value.startswith(("obj:", "cls:")):
+            return any(b.startswith("ext:") and canonical(b[4:]) == external for b in self.mro(value[4:]))
+        return False
+
+    def classify(self, value: str | None) -> CallKind | None:
+        if value is None or not value.startswith("ext:"):
+            return None
+        return self.catalogue.classify(value[4:])
+
+    # ------------------------------------------------------------------ call targets
+
+    def call_target(self, mod: ModuleFacts, fn: FunctionFacts | None, call: CallSite) -> str | None:
+        return self.resolve(mod, fn, call.callee)
+
+    def runs_body(self, value: str | None, call: CallSite) -> Scoped | None:
+        """The project function whose body runs when ``call`` runs (None if nothing runs now)."""
+        if value is None:
+            return None
+        if value.startswith("cls:"):
+            value = self.attribute(value.replace("cls:", "obj:", 1), "__init__")
+        elif value.startswith("obj:"):
+            value = self.attribute(value, "__call__")
+        scoped = self.scoped(value)
+        if scoped is None or scoped.function.is_generator:
+            return None
+        if scoped.function.is_async and not call.awaited:
+            return None
+        return scoped
+
+    # ------------------------------------------------------------------ reach
+
+    def _reach(self, leaf_ok, edge_ok) -> Reach:
+        best: dict[str, Chain] = {}
+        reverse: dict[str, list[str]] = {}
+        queue: deque[str] = deque()
+        for fqn, scoped in self.functions.items():
+            leaf: Chain | None = None
+            for call in scoped.function.calls:
+                if not edge_ok(call):
+                    continue
+                value = self.call_target(scoped.module, scoped.function, call)
+                kind = self.classify(value)
+                if kind is not None and leaf_ok(kind, call):
+                    # prefer the call that does the work (``smtp.send_message``) over a constructor
+                    if leaf is None or ("()." in (value or "") and "." not in leaf.steps[-1].split(".")[-1]):
+                        if leaf is None or "()." in (value or ""):
+                            leaf = Chain((display(fqn, scoped), display_ext(value)), kind.category, kind.sync)
+                    continue
+                callee = self.runs_body(value, call)
+                if callee is not None and callee.fqn != fqn:
+                    reverse.setdefault(callee.fqn, []).append(fqn)
+            if leaf is not None:
+                best[fqn] = leaf
+                queue.append(fqn)
+        while queue:
+            cur = queue.popleft()
+            for caller in reverse.get(cur, ()):
+                if caller in best:
+                    continue
+                scoped = self.functions[caller]
+                chain = best[cur]
+                best[caller] = Chain((display(caller, scoped), *chain.steps), chain.category, chain.sync)
+                queue.append(caller)
+        return Reach(best)
+
+    @cached_property
+    def deferrable(self) -> Reach:
+        return self._reach(lambda k, c: k.deferrable, lambda c: True)
+
+    @cached_property
+    def blocking(self) -> Reach:
+        return self._reach(lambda k, c: k.sync, lambda c: True)
+
+    @cached_property
+    def fallible(self) -> Reach:
+        """Fallible work outside every handling try (handled calls do not propagate)."""
+        return self._reach(lambda k, c: k.fallible, lambda c: not c.try_handles)
+
+    @cached_property
+    def database(self) -> Reach:
+        return self._reach(lambda k, c: k.category == DB, lambda c: True)
+
+    def chain_for(self, reach: Reach, mod: ModuleFacts, fn: FunctionFacts | None, call: CallSite,
+                  leaf_ok) -> Chain | None:  # fmt: skip
+        """The chain a call site starts: a catalogued call itself, or a project function's reach."""
+        value = self.call_target(mod, fn, call)
+        kind = self.classify(value)
+        if kind is not None:
+            return Chain((display_ext(value),), kind.category, kind.sync) if leaf_ok(kind, call) else None
+        callee = self.runs_body(value, call)
+        if callee is None:
+            return None
+        return reach.get(callee.fqn)
+
+    # ------------------------------------------------------------------ error-handling decorators
+
+    def handles_errors(self, scoped: Scoped) -> bool:
+        """The task function is wrapped by a decorator that catches and handles its errors."""
+        for dec in scoped.function.decorators:
+            target = self.resolve(scoped.module, None, dec.removesuffix("()") if dec.endswith("()") else dec)
+            if target is None:
+                continue
+            name = target[4:]
+            if any(name == d or name.endswith("." + d) for d in self.error_handling_decorators):
+                return True
+            deco = self.scoped(target)
+            if deco is None:
+                continue
+            params = {p.name for p in deco.function.params}
+            for nested in (deco.function, *self._nested(deco)):
+                if params & set(nested.handled_param_calls):
+                    return True
+                # decorator factories: @retry_logged(...) returns a decorator taking the function
+                for inner in self._nested(Scoped(deco.fqn, deco.module, nested)):
+                    inner_params = {p.name for p in nested.params}
+                    if inner_params & set(inner.handled_param_calls):
+                        return True
+        return False
+
+    def _nested(self, scoped: Scoped) -> list[FunctionFacts]:
+        out = []
+        for q in scoped.function.nested:
+            fn = self._local.get((scoped.module.path, q))
+            if fn is not None:
+                out.append(fn)
+        return out
+
+    # ------------------------------------------------------------------ routes
+
+    @cached_property
+    def routes(self) -> list[Route]:
+        router_deps = self._router_dependencies()
+        out: list[Route] = []
+        for mod in self.modules:
+            for reg in mod.routes:
+                scope_fn = self._local.get((mod.path, reg.scope)) if reg.scope else None
+                owner_deps: tuple[str, ...] = ()
+                if not reg.starlette:
+                    owner = self.resolve(mod, scope_fn, reg.owner)
+                    if not self.is_app(owner):
+                        continue
+                    ident = self._identity(mod, scope_fn, reg.owner)
+                    owner_deps = router_deps.get(ident, ()) if ident else ()
+                handler = f"fn:{mod.module}.{reg.handler}" if reg.local else self.resolve(mod, scope_fn, reg.handler)
+                scoped = self.scoped(handler)
+                if scoped is None:
+                    continue
+                deps = [self.resolve(mod, scope_fn, d) for d in reg.dependencies]
+                deps = [d for d in deps if d] + list(owner_deps)
+                out.append(
+                    Route(scoped.fqn, reg.method, mod.path, reg.websocket, reg.wrapped,
+                          tuple(dict.fromkeys(self._dependency_closure(scoped, deps)))),
+                )  # fmt: skip
+        return out
+
+    def is_app(self, value: str | None) -> bool:
+        return value is not None and any(self.subclass_of(value, f) for f in ROUTE_FACTORIES)
+
+    def _identity(self, mod: ModuleFacts, fn: FunctionFacts | None, ref: str) -> str | None:
+        """Where a router variable lives: ``module:name`` (imports and re-exports followed)."""
+        parts = ref.split(".")
+        if fn is not None and (parts[0] in dict(fn.bindings)):
+            return f"{mod.path}:{fn.qualname}:{parts[0]}" if len(parts) == 1 else None
+        seen: set[str] = set()
+        cur_mod, name = mod, parts[0]
+        rest = parts[1:]
+        while True:
+            key = f"{cur_mod.path}:{name}"
+            if key in seen:
+                return None
+            seen.add(key)
+            if name in self._mod_bindings[cur_mod.path] and not rest:
+                return f"{cur_mod.path}::{name}"
+            target = self._mod_imports[cur_mod.path].get(name)
+            if target is None:
+                return None
+            target_parts = target.split(".") + rest
+            for i in range(len(target_parts), 0, -1):
+                found = self.module(".".join(target_parts[:i]), cur_mod)
+                if found is not None and len(target_parts) - i == 1:
+                    cur_mod, name, rest = found, target_parts[i], []
+                    break
+            else:
+                return None
+
+    def _router_dependencies(self) -> dict[str, tuple[str, ...]]:
+        own: dict[str, list[str]] = {}
+        for mod in self.modules:
+            for name, refs in mod.router_deps:
+                own.setdefault(f"{mod.path}::{name}", []).extend(d for d in (self.resolve(mod, None, r) for r in refs) if d)
+        parents: dict[str, list[tuple[str, list[str]]]] = {}
+        for mod in self.modules:
+            for owner_key, child, deps in mod.includes:
+                scope, _, owner = owner_key.partition(":")
+                fn = self._local.get((mod.path, scope)) if scope else None
+                parent_id = self._identity(mod, fn, owner)
+                child_id = self._identity(mod, fn, child)
+                if parent_id and child_id:
+                    resolved = [d for d in (self.resolve(mod, fn, r) for r in deps) if d]
+                    parents.setdefault(child_id, []).append((parent_id, resolved))
+        result: dict[str, tuple[str, ...]] = {}
+
+        def inherited(ident: str, stack: frozenset[str]) -> list[str]:
+            if ident in result:
+                return list(result[ident])
+            deps = list(own.get(ident, []))
+            for parent, extra in parents.get(ident, []):
+                if parent not in stack:
+                    deps += inherited(parent, stack | {ident}) + extra
+            result[ident] = tuple(dict.fromkeys(deps))
+            return deps
+
+        for ident in set(own) | set(parents):
+            inherited(ident, frozenset())
+        return result
+
+    def dependency_function(self, value: str | None) -> Scoped | None:
+        """The function FastAPI calls for ``Depends(value)``: a function, ``__init__`` or ``__call__``."""
+        if value is None:
+            return None
+        if value.startswith("cls:"):
+            return self.scoped(self.attribute("obj:" + value[4:], "__init__"))
+        if value.startswith("obj:"):
+            return self.scoped(self.attribute(value, "__call__"))
+        return self.scoped(value)
+
+    def _dependency_closure(self, handler: Scoped, extra: list[str]) -> list[str]:
+        out: list[str] = []
+        todo: list[str | None] = list(extra)
+        seen: set[str] = {handler.fqn}
+
+        def params_of(s: Scoped) -> None:
+            for p in s.function.params:
+                _, dep, _ = self.param_info(s.module, s.function, p)
+                if dep is not None:
+                    todo.append(dep)
+
+        params_of(handler)
+        while todo:
+            scoped = self.dependency_function(todo.pop(0))
+            if scoped is None or scoped.fqn in seen:
+                continue
+            seen.add(scoped.fqn)
+            out.append(scoped.fqn)
+            params_of(scoped)
+        return out
+
+    def request_path(self) -> Iterator[PathFunction]:
+        """Every function on some route's request path, once, handlers first."""
+        seen: set[str] = set()
+        deps: list[PathFunction] = []
+        for route in self.routes:
+            if route.handler not in seen:
+                seen.add(route.handler)
+                yield PathFunction(self.functions[route.handler], "handler", route)
+            for d in route.dependencies:
+                if d not in seen:
+                    seen.add(d)
+                    deps.append(PathFunction(self.functions[d], "dependency", route))
+        yield from deps
+
+    def is_response_class(self, value: str | None) -> bool:
+        if value is None:
+            return False
+        if value.startswith("ext:"):
+            return canonical(value[4:]) in RESPONSE_CLASSES
+        if value.startswith("cls:"):
+            return any(b.startswith("ext:") and canonical(b[4:]) in RESPONSE_CLASSES for b in self.mro(value[4:]))
+        return False
+
+
+def _split(ref: str) -> list[str]:
+    """``a.b().c[]`` -> ``["a", "b", "()", "c", "[]"]`` (head keeps its own markers)."""
+    out: list[str] = []
+    for i, part in enumerate(ref.split(".")):
+        markers: list[str] = []
+        while part.endswith(("()", "[]")):
+            markers.insert(0, part[-2:])
+            part = part[:-2]
+        if i == 0:
+            out.append(part + (markers.pop(0) if markers else ""))
+        else:
+            out.append(part)
+        out.extend(markers)
+    return out
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a.split("/"), b.split("/")):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def display(fqn: str, scoped: Scoped) -> str:
+    return scoped.function.qualname.replace(".<locals>", "")
+
+
+def display_ext(value: str | None) -> str:
+    return (value or "")[4:].replace("()", "")

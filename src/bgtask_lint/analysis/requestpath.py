@@ -1,0 +1,119 @@
+"""Request-path helpers shared by BGT101/BGT102: what a call reaches, and whether it can be moved."""
+
+from __future__ import annotations
+
+from bgtask_lint.analysis.calls import DB, FILE
+from bgtask_lint.analysis.index import PathFunction, ProjectIndex
+from bgtask_lint.analysis.versions import closes_upload_file, closes_yield_dependency
+from bgtask_lint.models import CallSite, Chain, Fix, Usage
+
+UPLOAD_FILE = "fastapi.UploadFile"
+HANDLE_ATTRIBUTES = frozenset({"file", "state", "stream", "body", "form", "json", "read", "session", "connection"})
+REQUEST_LIKE = ("fastapi.Request", "fastapi.WebSocket")
+FILE_RESPONSES = ("fastapi.responses.FileResponse", "fastapi.responses.StreamingResponse",
+                  "starlette.responses.FileResponse", "starlette.responses.StreamingResponse")  # fmt: skip
+
+
+def call_label(call: CallSite) -> str:
+    return f"`{call.callee.replace('()', '(...)')}(...)`" if call.callee else "the call"
+
+
+def verb(call: CallSite) -> str:
+    return "awaits" if call.awaited else "calls"
+
+
+def handles_files_for_response(index: ProjectIndex, pf: PathFunction) -> bool:
+    """File work here serves the response: saving an upload, or building a file it returns."""
+    s = pf.scoped
+    for p in s.function.params:
+        ann, _, _ = index.param_info(s.module, s.function, p)
+        if ann is not None and index.subclass_of(ann, UPLOAD_FILE):
+            return True
+        if p.annotation and p.annotation.split(".")[-1] in ("UploadFile", "File"):
+            return True
+    for ret in s.function.response_returns:
+        value = index.resolve(s.module, s.function, ret.callee)
+        if value is not None and value.startswith("ext:") and value[4:] in FILE_RESPONSES:
+            return True
+    return False
+
+
+def deferrable_chain(index: ProjectIndex, pf: PathFunction, call: CallSite) -> Chain | None:
+    """The chain that makes an unused call deferrable work, or None."""
+    s = pf.scoped
+    if call.usage is Usage.USED or call.try_shapes_response:
+        return None
+    value = index.call_target(s.module, s.function, call)
+    kind = index.classify(value)
+    if kind is not None and not kind.sync and not call.awaited:
+        return None  # a coroutine that is never awaited does no work here
+    chain = index.chain_for(index.deferrable, s.module, s.function, call, lambda k, c: k.deferrable)
+    if chain is None:
+        return None
+    callee = index.runs_body(value, call)
+    if callee is not None and index.database.get(callee.fqn) is not None:
+        return None  # the helper also persists data the response relies on
+    if chain.category == FILE and handles_files_for_response(index, pf):
+        return None
+    return chain
+
+
+def blocking_chain(index: ProjectIndex, pf: PathFunction, call: CallSite) -> Chain | None:
+    s = pf.scoped
+    if not s.function.is_async:
+        return None
+    return index.chain_for(index.blocking, s.module, s.function, call, lambda k, c: k.sync)
+
+
+def move_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Chain,
+             version: tuple[int, int, int]) -> tuple[Fix | None, str | None]:  # fmt: skip
+    """The unsafe move-to-BackgroundTasks fix, or the reason none is offered."""
+    s = pf.scoped
+    route = pf.route
+    if chain.category == DB:
+        return None, "it is database persistence the response relies on"
+    if call.usage is Usage.USED:
+        return None, "the result is used; use an async API, `run_in_threadpool` or `asyncio.to_thread`, or a plain `def` handler"
+    if pf.role != "handler":
+        return None, "the call is in a dependency, not in the handler"
+    if route.websocket:
+        return None, "background tasks do not run for WebSocket routes"
+    if route.wrapped:
+        return None, "the handler is registered through a wrapper FastAPI cannot inject into"
+    if not call.statement:
+        return None, "the call sits inside an expression"
+    if call.try_handles:
+        return None, "the call sits inside a try block whose except clause would no longer apply"
+    if call.in_with_item:
+        return None, "the call opens a resource the handler uses"
+    blocker = _request_scoped_names(index, pf, version)
+    # Arguments are evaluated when the task is added: ``file.filename`` is a plain value, while
+    # ``file``, ``file.file`` or ``db`` hand the task an object that may be closed by then.
+    names = {call.callee.split(".")[0].removesuffix("()").removesuffix("[]")}
+    for arg in call.args:
+        if arg.ref is not None:
+            head, _, rest = arg.ref.partition(".")
+            if not rest or rest in HANDLE_ATTRIBUTES:
+                names.add(head)
+    dead = sorted(names & set(blocker))
+    if dead:
+        return None, f"`{dead[0]}` {blocker[dead[0]]}"
+    return Fix("unsafe", f"Move {call_label(call)} into `BackgroundTasks.add_task`", "move", call.ordinal), None
+
+
+def _request_scoped_names(index: ProjectIndex, pf: PathFunction, version: tuple[int, int, int]) -> dict[str, str]:
+    s = pf.scoped
+    out: dict[str, str] = {}
+    for name, binding in s.function.bindings:
+        if binding.kind == "with":
+            out[name] = "is a `with` resource closed when the handler returns"
+    for p in s.function.params:
+        ann, dep, scope = index.param_info(s.module, s.function, p)
+        if ann is not None and any(index.subclass_of(ann, r) for r in REQUEST_LIKE):
+            out[p.name] = "belongs to the request and may be unreadable after the response"
+        if ann is not None and index.subclass_of(ann, UPLOAD_FILE) and closes_upload_file(version):
+            out[p.name] = "is an UploadFile that this FastAPI version closes before background tasks run"
+        dep_fn = index.dependency_function(dep)
+        if dep_fn is not None and dep_fn.function.is_generator and closes_yield_dependency(version, scope):
+            out[p.name] = "comes from a `yield` dependency that this FastAPI version closes before background tasks run"
+    return out

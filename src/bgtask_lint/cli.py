@@ -1,0 +1,165 @@
+"""Command line: ``check``, ``rule`` and ``rules``; wires the pipeline steps and maps results to exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from bgtask_lint import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FORMATS = ("full", "concise", "json", "json-lines", "github", "gitlab", "sarif", "junit")
+
+
+@dataclass(frozen=True)
+class Options:
+    color: bool | None
+
+
+def _codes(values: tuple[str, ...]) -> list[str] | None:
+    out = [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
+    return out or None
+
+
+def _rule_metas():
+    from bgtask_lint.report import RuleMeta
+    from bgtask_lint.rules import all_rules
+
+    return tuple(RuleMeta(r.code, r.name, r.summary, r.docs(), r.url()) for r in all_rules())
+
+
+def _known_codes() -> set[str]:
+    from bgtask_lint.rules import all_rules
+
+    return {r.code for r in all_rules()}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bgtask-lint")
+@click.option("--color/--no-color", default=None, help="Force or disable colour (default: only on a terminal).")
+@click.pass_context
+def cli(ctx: click.Context, color: bool | None) -> None:
+    """Find slow work in FastAPI request paths and background-task traps."""
+    ctx.obj = Options(color)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--fix", is_flag=True, help="Apply safe fixes.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply (with --fix) or count unsafe fixes.")
+@click.option("--diff", is_flag=True, help="Print the diff --fix would write, write nothing.")
+@click.option("--show-fixes", is_flag=True, help="List the fixes that were applied.")
+@click.option("--output-format", type=click.Choice(FORMATS), default="full", show_default=True)
+@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated).")
+@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
+@click.option("--extend-select", multiple=True, help="Codes to enable on top of the selection.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--statistics", is_flag=True, help="Count findings per rule.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="Read settings from this file.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the facts cache.")
+@click.option("--stdin-filename", help="Lint standard input as if it were this file.")
+@click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
+@click.option("-v", "--verbose", is_flag=True, help="Print what was parsed and cached.")
+@click.pass_obj
+def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, diff: bool, show_fixes: bool,
+          output_format: str, select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
+          exit_zero: bool, statistics: bool, config_file: Path | None, no_cache: bool, stdin_filename: str | None,
+          quiet: bool, verbose: bool) -> None:  # fmt: skip
+    """Lint PATHS (default: the current directory)."""
+    from bgtask_lint.config import ConfigError, find_config, from_overrides, load_config
+    from bgtask_lint.engine import run
+    from bgtask_lint.report import Report, render
+
+    err = click.get_text_stream("stderr")
+    overlay = None
+    if stdin_filename:
+        overlay = {stdin_filename: sys.stdin.read()}
+        paths = (stdin_filename,)
+    paths = paths or (".",)
+    known = _known_codes()
+    try:
+        source = config_file or find_config(Path(paths[0]).resolve() if Path(paths[0]).exists() else Path.cwd())
+        config = load_config(source, known)
+        config = from_overrides(config, select=_codes(select), ignore=_codes(ignore),
+                                extend_select=_codes(extend_select), known_codes=known)  # fmt: skip
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(EXIT_ERROR) from None
+    missing = [p for p in paths if not os.path.lexists(p) and p != stdin_filename]
+    if missing:
+        for p in missing:
+            click.echo(f"error: {p}: no such file or directory", err=True)
+        raise SystemExit(EXIT_ERROR)
+    result = run(paths, config, use_cache=not no_cache, overlay=overlay)
+    fixed = 0
+    applied: list = []
+    if fix or diff:
+        from bgtask_lint.fixes import apply_fixes
+
+        outcome = apply_fixes(result, config, unsafe=unsafe_fixes, write=not diff and not stdin_filename,
+                              use_cache=not no_cache, overlay=overlay)  # fmt: skip
+        fixed, applied = outcome.fixed, outcome.applied
+        if diff:
+            sys.stdout.write(outcome.diff)
+            raise SystemExit(EXIT_FINDINGS if outcome.diff else EXIT_CLEAN)
+        if stdin_filename:
+            sys.stdout.write(outcome.sources.get(stdin_filename, overlay[stdin_filename]))  # type: ignore[index]
+        result = outcome.result
+    fixable = sum(1 for d in result.diagnostics if d.fix and (d.fix.applicability == "safe" or unsafe_fixes))
+    hidden = sum(1 for d in result.diagnostics if d.fix and d.fix.applicability == "unsafe" and not unsafe_fixes)
+    report = Report(
+        diagnostics=tuple(result.diagnostics), errors=tuple(result.errors), rules=_rule_metas(), fixed=fixed,
+        unsafe_fixable_hidden=hidden, fixable=fixable, sources=result.sources, root=os.getcwd(),
+    )  # fmt: skip
+    out = err if stdin_filename and fix else click.get_text_stream("stdout")
+    render(report, output_format, out, color=opts.color, statistics=statistics, show_fixes=show_fixes, quiet=quiet)
+    if show_fixes and applied:
+        for line in applied:
+            click.echo(f"Fixed: {line}", err=True)
+    if verbose:
+        click.echo(f"{len(result.files)} files checked, {result.parsed} parsed, {result.cached} from cache", err=True)
+    if result.errors and not result.diagnostics and len(result.errors) >= len(result.files) > 0:
+        raise SystemExit(EXIT_ERROR)  # nothing could be linted
+    if (result.diagnostics or result.errors) and not exit_zero:
+        raise SystemExit(EXIT_FINDINGS)
+    raise SystemExit(EXIT_CLEAN)
+
+
+@cli.command()
+@click.argument("code")
+@click.pass_obj
+def rule(opts: Options, code: str) -> None:
+    """Show the documentation of a rule (by code or name)."""
+    from bgtask_lint.report import render_rule_docs
+
+    meta = next((m for m in _rule_metas() if m.code == code.upper() or m.name == code.lower()), None)
+    if meta is None:
+        click.echo(f"error: unknown rule {code!r}; see `bgtask-lint rules`", err=True)
+        raise SystemExit(EXIT_ERROR)
+    render_rule_docs(meta, click.get_text_stream("stdout"), opts.color)
+
+
+@cli.command()
+@click.pass_obj
+def rules(opts: Options) -> None:
+    """List every rule."""
+    from bgtask_lint.report import render_rules_table
+
+    render_rules_table(_rule_metas(), click.get_text_stream("stdout"), opts.color)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="bgtask-lint", standalone_mode=False)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    except click.exceptions.Abort:
+        return EXIT_ERROR
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_ERROR
+    return EXIT_CLEAN

@@ -1,0 +1,155 @@
+"""The pipeline: discovery -> per-file facts -> project index -> rules -> positions and noqa."""
+
+from __future__ import annotations
+
+import traceback
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from bgtask_lint.analysis.calls import build_catalogue
+from bgtask_lint.analysis.index import ProjectIndex
+from bgtask_lint.analysis.versions import detect_fastapi_version
+from bgtask_lint.config import Config
+from bgtask_lint.discovery import DEFAULT_EXCLUDE, discover
+from bgtask_lint.models import Diagnostic, FileError, ModuleFacts
+from bgtask_lint.project import FactsCache, SourceFile, find_project_root, load, module_names
+
+
+@dataclass
+class Result:
+    diagnostics: list[Diagnostic]
+    errors: list[FileError]
+    files: list[str]  # the files reported on
+    sources: dict[str, str] = field(default_factory=dict)  # text of files with findings
+    missing: list[str] = field(default_factory=list)
+    parsed: int = 0
+    cached: int = 0
+    index: ProjectIndex | None = None
+
+
+def run(
+    paths: Sequence[str | Path],
+    config: Config,
+    *,
+    use_cache: bool = True,
+    project_root: Path | None = None,
+    jobs: int | None = None,
+    overlay: dict[str, str] | None = None,
+) -> Result:
+    """Lint ``paths``; the index covers the whole project each path belongs to.
+
+    ``overlay`` maps a path to source text that replaces the file's content (``--stdin-filename``).
+    """
+    exclude = config.exclude if config.exclude is not None else DEFAULT_EXCLUDE
+    targets = discover(paths, exclude, config.extend_exclude)
+    target_set = {str(p) for p in targets.files} | set(overlay or {})
+    roots = sorted({project_root.resolve()} if project_root else {find_project_root(Path(p)) for p in paths if Path(p).exists()})
+    context = discover([str(r) for r in roots], exclude, config.extend_exclude) if roots else targets
+    files: dict[str, Path] = {}
+    for p in (*targets.files, *context.files):
+        files.setdefault(str(p.resolve()), p)
+    for p in overlay or {}:
+        files.setdefault(str(Path(p).resolve()), Path(p))
+    sources: list[SourceFile] = []
+    aliases: dict[str, str] = {}
+    for real, p in sorted(files.items()):
+        root = next((r for r in roots if real.startswith(str(r) + "/")), find_project_root(p))
+        name, is_package, alias = module_names(p, root)
+        sources.append(SourceFile(p, name, is_package, alias))
+        for a in alias:
+            aliases[str(p)] = a
+    cache = FactsCache(roots[0] if roots and use_cache else None)
+    loaded = load(sources, cache, jobs, overlay=overlay)
+    errors = [e for e in loaded.errors if e.path in target_set]
+    errors += [FileError(path, reason) for path, reason in targets.errors]
+    index = ProjectIndex(loaded.facts, build_catalogue(config.extra_calls()), frozenset(config.error_handling_decorators))
+    index.add_aliases(aliases)
+    diagnostics, rule_errors = check(index, config, target_set)
+    errors += rule_errors
+    located, texts = _locate(diagnostics, overlay or {}, errors)
+    located = [d for d in located if config.enabled(d.code, d.path)]
+    return Result(
+        diagnostics=sorted(located, key=lambda d: d.sort_key),
+        errors=sorted(errors, key=lambda e: (e.path, e.row or 0)),
+        files=sorted(target_set),
+        sources=texts,
+        missing=list(targets.missing),
+        parsed=loaded.parsed,
+        cached=loaded.cached,
+        index=index,
+    )
+
+
+def check(index: ProjectIndex, config: Config, targets: set[str]) -> tuple[list[Diagnostic], list[FileError]]:
+    from bgtask_lint.rules import Context, all_rules
+
+    versions: dict[str, tuple[int, int, int]] = {}
+
+    def version_for(path: str) -> tuple[int, int, int]:
+        if path not in versions:
+            versions[path] = detect_fastapi_version(Path(path), config.fastapi_version).version
+        return versions[path]
+
+    ctx = Context(index, version_for)
+    found: dict[tuple[str, str, int], Diagnostic] = {}
+    errors: list[FileError] = []
+    for rule_cls in all_rules():
+        if not any(config.enabled(rule_cls.code, t) for t in targets) and targets:
+            continue
+        rule = rule_cls()
+        try:
+            for d in rule.check(ctx):
+                if d.path in targets:
+                    found.setdefault((d.code, d.path, d.ordinal), d)
+        except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the run
+            tb = traceback.extract_tb(exc.__traceback__)[-1]
+            errors.append(FileError("<project>", f"internal error in {rule_cls.code}: {exc!r} at {tb.filename}:{tb.lineno}"))
+    return list(found.values()), errors
+
+
+def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str],
+            errors: list[FileError]) -> tuple[list[Diagnostic], dict[str, str]]:  # fmt: skip
+    """Fill in positions and snippets, and drop findings silenced by ``# noqa``."""
+    from bgtask_lint.locate import locate, noqa_codes
+
+    by_path: dict[str, list[Diagnostic]] = defaultdict(list)
+    for d in diagnostics:
+        by_path[d.path].append(d)
+    out: list[Diagnostic] = []
+    texts: dict[str, str] = {}
+    for path, items in by_path.items():
+        try:
+            data = overlay[path] if path in overlay else Path(path).read_bytes()
+            positions = locate(data, {d.ordinal for d in items})
+            text = data if isinstance(data, str) else _decode(data)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(FileError(path, f"cannot locate findings: {exc}"))
+            continue
+        texts[path] = text
+        lines = text.splitlines()
+        for d in items:
+            loc = positions.get(d.ordinal)
+            if loc is None:
+                continue
+            line = lines[loc.start.row - 1] if 0 < loc.start.row <= len(lines) else ""
+            codes = noqa_codes(line)
+            if codes is not None and (not codes or d.code in codes):
+                continue
+            out.append(replace(d, location=loc.start, end_location=loc.end, snippet=loc.snippet))
+    return out, texts
+
+
+def _decode(data: bytes) -> str:
+    import io
+    import tokenize
+
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding).removeprefix("\ufeff")
+
+
+def module_facts(result: Result, path: str) -> ModuleFacts | None:
+    if result.index is None:
+        return None
+    return next((m for m in result.index.modules if m.path == path), None)

@@ -1,0 +1,95 @@
+"""BGT101: slow side effects whose result the response does not use, run before responding."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from bgtask_lint.analysis.requestpath import call_label, deferrable_chain, move_fix, verb
+from bgtask_lint.models import Diagnostic
+from bgtask_lint.rules import Context, Rule
+
+
+class DeferrableWorkInResponse(Rule):
+    """
+    ## What it does
+    Checks for route handlers (and their dependencies) that send e-mail, call other services,
+    write files or run subprocesses before they respond, when the response does not use the result.
+    Calls into the project's own helpers are followed across modules, and the finding names the
+    chain that makes the call slow.
+
+    ## Why is this bad?
+    The client waits for work whose result it never sees: an SMTP round trip or a webhook adds
+    hundreds of milliseconds, or seconds when the other side is slow, to every request. FastAPI's
+    `BackgroundTasks` runs such work after the response has been sent.
+
+    ## Example
+    ```python
+    import smtplib
+
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+
+    def send_welcome_email(address: str) -> None:
+        with smtplib.SMTP("localhost") as smtp:
+            smtp.sendmail("hello@example.com", [address], "Welcome!")
+
+
+    @app.post("/register")
+    async def register(email: str):
+        send_welcome_email(email)
+        return {"registered": email}
+    ```
+
+    ## Use instead
+    ```python
+    import smtplib
+
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+
+
+    def send_welcome_email(address: str) -> None:
+        with smtplib.SMTP("localhost") as smtp:
+            smtp.sendmail("hello@example.com", [address], "Welcome!")
+
+
+    @app.post("/register")
+    async def register(email: str, background_tasks: BackgroundTasks):
+        background_tasks.add_task(send_welcome_email, email)
+        return {"registered": email}
+    ```
+
+    ## Fix safety
+    Unsafe: the work then runs after the response, so its errors no longer reach the client and
+    the client can no longer rely on it having happened. No fix is offered when the call depends on
+    something that dies with the request (a `with` resource, an `UploadFile`, the `Request`, a
+    `yield` dependency your FastAPI version closes early), or sits inside an expression or a `try`.
+
+    ## References
+    - https://fastapi.tiangolo.com/tutorial/background-tasks/
+    - https://www.starlette.io/background/
+    """
+
+    code = "BGT101"
+    name = "deferrable-work-in-response"
+    summary = "Slow side effect whose result the response does not use runs before responding"
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        index = ctx.index
+        for pf in ctx.path_functions():
+            s = pf.scoped
+            for call in s.function.calls:
+                chain = deferrable_chain(index, pf, call)
+                if chain is None:
+                    continue
+                via = f": {chain.render()}" if len(chain.steps) > 1 else ""
+                message = (
+                    f"`{s.function.name}` {verb(call)} {call_label(call)} ({chain.category}) before responding{via}; "
+                    "the response does not use its result"
+                )
+                fix, reason = move_fix(index, pf, call, chain, ctx.version_for(s.module.path))
+                yield self.report(s.module, call, message, fix=fix, no_fix_reason=reason,
+                                  chain=chain.steps, function=s.fqn)  # fmt: skip
