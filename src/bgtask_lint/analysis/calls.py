@@ -4,12 +4,17 @@ Names follow one convention: ``X()`` is "an instance / the result of calling X",
 ``requests.Session().get`` is the ``get`` method of a ``requests.Session`` object and
 ``sqlite3.connect().**.fetchall`` is ``fetchall`` on anything reached from a connection.
 In a pattern, ``*`` is one segment and ``**`` is zero or more segments.
+
+The knowledge is data: method tables, the ``CATALOGUE`` built from them, ``NOT_SLOW`` (local
+helpers a wildcard would otherwise catch) and ``CANONICAL`` (aliases). The built-in table covers
+flake8-async's and ruff's ASYNC2xx blocking-call lists (tests/test_catalogue.py checks that) except
+for pure path arithmetic such as ``os.path.normpath``/``abspath`` and ``Path.absolute``/``expanduser``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 EMAIL = "e-mail"
@@ -60,169 +65,298 @@ def _entries(sync: bool, category: str, *patterns: str) -> dict[str, CallKind]:
     return {p: CallKind(category, sync) for p in patterns}
 
 
-_HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request", "send", "stream")
+def _on(prefixes: str | tuple[str, ...], methods: tuple[str, ...]) -> tuple[str, ...]:
+    """``prefix.method`` for every prefix and method (``_on("x()", ("a", "b"))`` -> ``x().a, x().b``)."""
+    if isinstance(prefixes, str):
+        prefixes = (prefixes,)
+    return tuple(f"{p}.{m}" for p in prefixes for m in methods)
+
+
+# --------------------------------------------------------------------------- method tables
+# HTTP verbs of each API shape. Module functions (``requests.get``) have no ``send``; only
+# clients have ``send``; httpx clients also block in ``stream`` and ``close`` (flake8-async/ruff
+# ASYNC212 list them).
+_HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
+_REQUESTS_SESSION_METHODS = (*_HTTP_METHODS, "send")
+_HTTPX_FUNCTIONS = (*_HTTP_METHODS, "stream")
+_HTTPX_CLIENT_METHODS = (*_HTTP_METHODS, "send", "stream", "close")
+_URLLIB3_METHODS = ("request", "urlopen", "request_encode_url", "request_encode_body")
+_SMTP_METHODS = (
+    "send_message", "sendmail", "connect", "login", "starttls", "ehlo", "helo", "ehlo_or_helo_if_needed",
+    "quit", "noop", "rset", "verify", "expn", "docmd", "auth", "mail", "rcpt", "data",
+)  # fmt: skip
+_AIOSMTPLIB_METHODS = (
+    "send_message", "sendmail", "connect", "login", "starttls", "ehlo", "helo", "quit", "noop", "rset",
+    "verify", "expn", "mail", "rcpt", "data", "execute_command", "auth_login", "auth_plain", "auth_crammd5",
+)  # fmt: skip
+#: Methods of an open file object that touch the disk (ASYNC232). ``tell``/``fileno``/``readable``
+#: and friends only inspect the object and stay out.
+_FILE_METHODS = (
+    "read", "read1", "readall", "readinto", "readinto1", "readline", "readlines", "peek",
+    "write", "writelines", "flush", "seek", "truncate", "close",
+)  # fmt: skip
+#: ``pathlib.Path`` methods that hit the file system (ASYNC230/240). Pure path arithmetic
+#: (``name``, ``parent``, ``joinpath``, ``with_suffix``, ``relative_to``, ``as_posix`` ...) is absent,
+#: and so are ``absolute``/``expanduser``/``cwd``/``home``: they read the process's cwd or $HOME,
+#: not the disk.
 _PATH_IO = (
-    "open", "read_text", "read_bytes", "write_text", "write_bytes", "touch", "mkdir", "rmdir",
-    "unlink", "rename", "replace", "exists", "is_dir", "is_file", "is_symlink", "stat", "lstat",
-    "iterdir", "glob", "rglob", "chmod", "lchmod", "owner", "group", "readlink", "resolve",
-    "samefile", "symlink_to", "hardlink_to", "expanduser", "absolute", "is_mount", "walk",
+    "open", "read_text", "read_bytes", "write_text", "write_bytes", "touch", "mkdir", "rmdir", "unlink",
+    "rename", "replace", "exists", "is_dir", "is_file", "is_symlink", "is_mount", "is_junction",
+    "is_block_device", "is_char_device", "is_fifo", "is_socket", "stat", "lstat", "iterdir", "glob",
+    "rglob", "walk", "chmod", "lchmod", "owner", "group", "readlink", "resolve", "samefile", "symlink_to",
+    "hardlink_to", "link_to", "copy", "copy_into", "move", "move_into",
 )  # fmt: skip
+#: Path classes. The pure ones can't do I/O at run time, but ruff's ASYNC240 treats a value
+#: annotated ``PurePath`` as a path, and a concrete path often hides behind that annotation.
+_PATH_CLASSES = ("pathlib.Path", "pathlib.PurePath", "pathlib.PurePosixPath", "pathlib.PureWindowsPath")
+#: ``os.path`` functions that stat/readlink (ASYNC240). ``join``/``basename``/``dirname``/
+#: ``splitext``/``normpath``/``abspath``/``relpath``/``expanduser``/``samestat`` are string work.
 _OS_PATH_IO = (
-    "exists", "lexists", "isfile", "isdir", "islink", "ismount", "getsize", "getatime",
-    "getmtime", "getctime", "samefile", "sameopenfile", "samestat", "realpath",
+    "exists", "lexists", "isfile", "isdir", "islink", "ismount", "isjunction", "isdevdrive", "getsize",
+    "getatime", "getmtime", "getctime", "samefile", "sameopenfile", "realpath",
 )  # fmt: skip
-_FILE_METHODS = ("read", "readline", "readlines", "write", "writelines", "flush", "seek", "truncate", "close")
+_OS_FILE_FUNCTIONS = (
+    "remove", "unlink", "rename", "renames", "replace", "makedirs", "mkdir", "rmdir", "removedirs", "listdir",
+    "scandir", "walk", "fwalk", "stat", "lstat", "chmod", "lchmod", "fchmod", "chown", "lchown", "fchown",
+    "link", "symlink", "readlink", "truncate", "ftruncate", "utime", "open", "read", "pread", "readv",
+    "write", "pwrite", "writev", "fsync", "fdatasync", "sendfile", "copy_file_range", "access", "statvfs",
+    "mkfifo", "mknod",
+)  # fmt: skip
+_SHUTIL_FUNCTIONS = (
+    "copy", "copy2", "copyfile", "copyfileobj", "copytree", "copymode", "copystat", "move", "rmtree",
+    "make_archive", "unpack_archive", "disk_usage", "chown", "which",
+)  # fmt: skip
+#: ``anyio.Path``/``trio.Path``: the same I/O methods, but coroutines (or async iterators).
+_ASYNC_PATH_IO = tuple(m for m in _PATH_IO if m not in ("link_to",))
+#: ``subprocess`` functions that start and wait for a child (ASYNC220/221).
+_SUBPROCESS_FUNCTIONS = ("run", "call", "check_call", "check_output", "getoutput", "getstatusoutput", "Popen")
+#: ``os`` functions that start or wait for processes (ASYNC220/221/222).
+_OS_PROCESS_FUNCTIONS = (
+    "system", "popen", "posix_spawn", "posix_spawnp", "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv",
+    "spawnve", "spawnvp", "spawnvpe", "execl", "execle", "execlp", "execlpe", "execv", "execve", "execvp",
+    "execvpe", "wait", "wait3", "wait4", "waitid", "waitpid", "fork", "forkpty", "startfile",
+)  # fmt: skip
+#: DB-API 2.0 (PEP 249) connection and cursor methods that talk to the server. ``cursor()`` itself,
+#: ``close`` and ``mogrify`` stay out: they are client-side.
+_DBAPI_METHODS = (
+    "execute", "executemany", "executescript", "fetchone", "fetchmany", "fetchall", "commit", "rollback",
+    "callproc", "nextset", "copy_expert", "copy_from", "copy_to", "copy",
+)  # fmt: skip
+_DBAPI_SYNC_CONNECTS = (
+    "sqlite3.connect", "psycopg2.connect", "psycopg.connect", "psycopg.Connection.connect", "pymysql.connect",
+    "MySQLdb.connect", "mysql.connector.connect", "cx_Oracle.connect", "oracledb.connect", "pyodbc.connect",
+)  # fmt: skip
+_DBAPI_SYNC_OBJECTS = (
+    *(f"{c}()" for c in _DBAPI_SYNC_CONNECTS),
+    "sqlite3.Connection()", "sqlite3.Cursor()", "psycopg2.extensions.connection()", "psycopg2.extensions.cursor()",
+    "psycopg.Connection()", "psycopg.Cursor()", "pymysql.connections.Connection()", "pymysql.cursors.Cursor()",
+)  # fmt: skip
+_ASYNCPG_METHODS = (
+    "execute", "executemany", "fetch", "fetchrow", "fetchval", "fetchmany", "prepare", "copy_from_query",
+    "copy_from_table", "copy_to_table", "copy_records_to_table", "close", "reload_schema_state", "set_type_codec",
+    "acquire", "release",
+)  # fmt: skip
+_MONGO_METHODS = (
+    "find_one", "insert_one", "insert_many", "update_one", "update_many", "replace_one", "delete_one",
+    "delete_many", "count_documents", "estimated_document_count", "aggregate", "find_one_and_update",
+    "find_one_and_delete", "find_one_and_replace", "bulk_write", "distinct", "create_index", "create_indexes",
+    "drop_index", "drop", "list_collection_names", "list_database_names", "create_collection",
+    "drop_collection", "drop_database", "command", "server_info", "to_list",
+)  # fmt: skip
+_REDIS_COMMANDS = (
+    "get", "set", "delete", "unlink", "exists", "expire", "pexpire", "ttl", "pttl", "incr", "incrby",
+    "incrbyfloat", "decr", "decrby", "getdel", "getex", "setex", "setnx", "mget", "mset", "keys", "scan",
+    "hget", "hset", "hdel", "hgetall", "hmget", "hincrby", "hexists", "lpush", "rpush", "lpop", "rpop",
+    "lrange", "llen", "blpop", "brpop", "sadd", "srem", "smembers", "sismember", "zadd", "zrem", "zrange",
+    "zrangebyscore", "zincrby", "zscore", "xadd", "xread", "xreadgroup", "xack", "publish", "eval", "evalsha",
+    "ping", "info", "flushdb", "flushall", "pipeline().execute",
+)  # fmt: skip
+_SYNC_SESSION = "sqlalchemy.orm.Session()"
+_ASYNC_SESSION = "sqlalchemy.ext.asyncio.AsyncSession()"
+#: Session methods that talk to the database. ``add``/``add_all``/``delete``/``expunge``/``query``
+#: only change the unit of work or build a query.
+_SESSION_IO = (
+    "execute", "scalars", "scalar", "get", "get_one", "commit", "flush", "refresh", "merge", "rollback",
+    "exec", "connection",
+)  # fmt: skip
+#: Methods that run a legacy ``Query`` (reached through any chain of filter/order_by/join ...).
+_QUERY_RUNNERS = ("first", "all", "one", "one_or_none", "scalar", "count", "delete", "update", "get")
+#: Methods that read rows from a ``Result``/``ScalarResult`` (sqlmodel's ``exec`` returns one).
+_RESULT_READERS = (
+    "all", "first", "one", "one_or_none", "scalar", "scalar_one", "scalar_one_or_none", "fetchall", "fetchone",
+    "fetchmany", "partitions",
+)  # fmt: skip
+_CONNECTION_IO = ("execute", "exec_driver_sql", "scalar", "scalars", "commit", "rollback")
+_BOTO3_CLIENTS = (
+    "boto3.client()", "boto3.Session().client()", "botocore.client.BaseClient()",
+    "botocore.session.get_session().create_client()",
+)  # fmt: skip
+_BOTO3_RESOURCES = ("boto3.resource()", "boto3.Session().resource()")
+_AIOBOTO3_CLIENTS = ("aioboto3.Session().client()", "aiobotocore.session.get_session().create_client()")
+_SES_METHODS = ("send_email", "send_raw_email", "send_templated_email", "send_bulk_templated_email", "send_bulk_email")
+_STRIPE_RESOURCES = (
+    "Customer", "PaymentIntent", "Charge", "Subscription", "SubscriptionItem", "Invoice", "InvoiceItem",
+    "Refund", "Product", "Price", "checkout.Session", "SetupIntent", "PaymentMethod", "Account", "Transfer",
+    "Payout", "Coupon", "PromotionCode", "billing_portal.Session", "Event", "BalanceTransaction", "Dispute",
+    "TaxRate", "WebhookEndpoint",
+)  # fmt: skip
+_STRIPE_METHODS = (
+    "create", "retrieve", "modify", "delete", "list", "cancel", "capture", "confirm", "search",
+    "create_usage_record", "void_invoice", "pay", "finalize_invoice", "upcoming", "expire", "attach", "detach",
+)  # fmt: skip
+_SDK_CALLS = ("create", "retrieve", "list", "delete", "update", "parse")
 
 CATALOGUE: dict[str, CallKind] = {
-    # --- e-mail
-    **_entries(True, EMAIL, "smtplib.SMTP", "smtplib.SMTP_SSL", "smtplib.LMTP"),
-    **_entries(True, EMAIL, *(f"smtplib.{c}().{m}" for c in ("SMTP", "SMTP_SSL", "LMTP") for m in (
-        "send_message", "sendmail", "connect", "login", "starttls", "ehlo", "helo", "quit", "noop", "rset",
-        "verify", "docmd", "auth",
-    ))),  # fmt: skip
-    **_entries(False, EMAIL, "aiosmtplib.send", "aiosmtplib.SMTP().*", "aiosmtplib.SMTP().**"),
-    **_entries(False, EMAIL, "fastapi_mail.FastMail().send_message", "fastapi_mail.fastmail.FastMail().send_message"),
-    **_entries(True, EMAIL, "sendgrid.SendGridAPIClient().send", "sendgrid.SendGridAPIClient().client.**",
-               "sendgrid.sendgrid.SendGridAPIClient().send"),
+    # ------------------------------------------------------------------ e-mail
+    **_entries(True, EMAIL, "smtplib.SMTP", "smtplib.SMTP_SSL", "smtplib.LMTP"),  # connect when given a host
+    **_entries(True, EMAIL, *_on(("smtplib.SMTP()", "smtplib.SMTP_SSL()", "smtplib.LMTP()"), _SMTP_METHODS)),
+    **_entries(False, EMAIL, "aiosmtplib.send", *_on("aiosmtplib.SMTP()", _AIOSMTPLIB_METHODS)),
+    **_entries(False, EMAIL, "fastapi_mail.FastMail().send_message"),
+    **_entries(True, EMAIL, "sendgrid.SendGridAPIClient().send",
+               *_on("sendgrid.SendGridAPIClient().client.**", ("post", "get", "put", "patch", "delete"))),
     **_entries(True, EMAIL, "resend.Emails.send", "resend.Emails.send_batch", "resend.Batch.send"),
-    **_entries(False, EMAIL, "resend.Emails.send_async"),
-    **_entries(True, EMAIL, "boto3.client().send_email", "boto3.client().send_raw_email",
-               "boto3.client().send_templated_email", "boto3.client().send_bulk_templated_email",
-               "boto3.session.Session().client().send_email", "boto3.Session().client().send_email"),
-    **_entries(True, EMAIL, "postmarker.core.PostmarkClient().emails.*", "mailchimp_transactional.Client().messages.*",
-               "yagmail.SMTP().send", "django.core.mail.send_mail", "flask_mail.Mail().send"),
-    # --- outbound network: requests
-    **_entries(True, HTTP, *(f"requests.{v}" for v in _HTTP_VERBS), "requests.api.request"),
-    **_entries(True, HTTP, *(f"requests.Session().{v}" for v in _HTTP_VERBS), "requests.session().*",
-               *(f"requests.sessions.Session().{v}" for v in _HTTP_VERBS)),
-    # httpx
-    **_entries(True, HTTP, *(f"httpx.{v}" for v in _HTTP_VERBS)),
-    **_entries(True, HTTP, *(f"httpx.Client().{v}" for v in _HTTP_VERBS)),
-    **_entries(False, HTTP, *(f"httpx.AsyncClient().{v}" for v in _HTTP_VERBS)),
+    **_entries(False, EMAIL, "resend.Emails.send_async", "resend.Batch.send_async"),
+    **_entries(True, HTTP, "resend.Emails.get", "resend.Emails.cancel", "resend.Emails.update",
+               "resend.Domains.*", "resend.Contacts.*", "resend.Audiences.*", "resend.ApiKeys.*"),
+    **_entries(True, EMAIL, *_on(_BOTO3_CLIENTS, _SES_METHODS)),
+    **_entries(False, EMAIL, *_on(_AIOBOTO3_CLIENTS, _SES_METHODS)),
+    **_entries(True, EMAIL, *_on("postmarker.core.PostmarkClient().emails", (
+        "send", "send_batch", "send_with_template", "send_template_batch",
+    )), "mailchimp_transactional.Client().messages.*", "yagmail.SMTP().send", "django.core.mail.send_mail",
+        "django.core.mail.send_mass_mail", "django.core.mail.EmailMessage().send",
+        "django.core.mail.EmailMultiAlternatives().send", "flask_mail.Mail().send"),  # fmt: skip
+    # ------------------------------------------------------------------ outbound network
+    # requests (ASYNC210)
+    **_entries(True, HTTP, *_on("requests", _HTTP_METHODS), "requests.api.request",
+               *_on("requests.Session()", _REQUESTS_SESSION_METHODS)),
+    # httpx / httpx2 (ASYNC210, ASYNC212); the constructors themselves do no I/O
+    **_entries(True, HTTP, *_on(("httpx", "httpx2"), _HTTPX_FUNCTIONS)),
+    **_entries(True, HTTP, *_on(("httpx.Client()", "httpx2.Client()"), _HTTPX_CLIENT_METHODS)),
+    **_entries(False, HTTP, *_on(("httpx.AsyncClient()", "httpx2.AsyncClient()"), (*_HTTP_METHODS, "send"))),
     # aiohttp
-    **_entries(False, HTTP, *(f"aiohttp.ClientSession().{v}" for v in _HTTP_VERBS), "aiohttp.ClientSession().ws_connect",
-               "aiohttp.request"),
-    # urllib / urllib3 / http.client
-    **_entries(True, HTTP, "urllib.request.urlopen", "urllib.request.urlretrieve", "urllib.request.OpenerDirector().open",
-               "urllib.request.build_opener().open", "urllib2.urlopen"),
-    **_entries(True, HTTP, "urllib3.request", "urllib3.PoolManager().request", "urllib3.PoolManager().urlopen",
-               "urllib3.PoolManager().request_encode_url", "urllib3.PoolManager().request_encode_body",
-               "urllib3.HTTPConnectionPool().request", "urllib3.HTTPConnectionPool().urlopen",
-               "urllib3.HTTPSConnectionPool().request", "urllib3.HTTPSConnectionPool().urlopen",
-               "urllib3.connectionpool.HTTPConnectionPool().request", "urllib3.connectionpool.HTTPConnectionPool().urlopen",
-               "urllib3.poolmanager.PoolManager().request", "urllib3.poolmanager.PoolManager().urlopen",
-               "urllib3.ProxyManager().request", "urllib3.ProxyManager().urlopen"),
-    **_entries(True, HTTP, *(f"http.client.{c}().{m}" for c in ("HTTPConnection", "HTTPSConnection") for m in (
+    **_entries(False, HTTP, *_on("aiohttp.ClientSession()", (*_HTTP_METHODS, "ws_connect")), "aiohttp.request"),
+    # urllib / urllib3 (ASYNC210, ASYNC211, ASYNC212) / http.client
+    **_entries(True, HTTP, "urllib.request.urlopen", "urllib.request.urlretrieve",
+               "urllib.request.OpenerDirector().open", "urllib.request.build_opener().open", "urllib2.urlopen"),
+    **_entries(True, HTTP, "urllib3.request", *_on(tuple(f"urllib3.{c}()" for c in (
+        "PoolManager", "ProxyManager", "HTTPConnectionPool", "HTTPSConnectionPool", "connectionpool.ConnectionPool",
+        "connectionpool.HTTPConnectionPool", "connectionpool.HTTPSConnectionPool", "poolmanager.PoolManager",
+        "poolmanager.ProxyManager", "request.RequestMethods", "_request_methods.RequestMethods",
+        "connection_from_url",
+    )), _URLLIB3_METHODS)),  # fmt: skip
+    **_entries(True, HTTP, *_on(("http.client.HTTPConnection()", "http.client.HTTPSConnection()"), (
         "request", "getresponse", "connect", "send", "putrequest", "endheaders",
     ))),  # fmt: skip
     **_entries(True, HTTP, "socket.create_connection", "socket.getaddrinfo", "socket.gethostbyname",
-               "socket.socket().connect", "socket.socket().send", "socket.socket().sendall", "socket.socket().recv",
-               "socket.socket().accept", "ftplib.FTP().**.retrbinary", "ftplib.FTP().storbinary"),
-    # cloud / SaaS SDKs (every client method talks to the network)
-    **_entries(True, HTTP, "boto3.client().**", "boto3.resource().**", "boto3.session.Session().client().**",
-               "boto3.Session().client().**", "boto3.Session().resource().**", "botocore.client.BaseClient().*"),
-    **_entries(True, HTTP, "slack_sdk.WebClient().*", "slack_sdk.web.WebClient().*", "slack_sdk.web.client.WebClient().*",
-               "slack_sdk.webhook.WebhookClient().send", "slack_sdk.WebhookClient().send", "slack.WebClient().*"),
-    **_entries(False, HTTP, "slack_sdk.web.async_client.AsyncWebClient().*", "slack_sdk.webhook.async_client.AsyncWebhookClient().send"),
-    **_entries(True, HTTP, "twilio.rest.Client().**.create", "twilio.rest.Client().**.fetch", "twilio.rest.Client().**.update",
-               "twilio.rest.Client().**.delete", "twilio.rest.Client().**.list", "twilio.rest.Client().**.stream"),
-    **_entries(True, HTTP, *(f"stripe.{r}.{m}" for r in (
-        "Customer", "PaymentIntent", "Charge", "Subscription", "Invoice", "Refund", "Product", "Price",
-        "checkout.Session", "Webhook", "SetupIntent", "PaymentMethod", "Account", "Transfer", "Payout",
-        "InvoiceItem", "Coupon", "billing_portal.Session", "Event", "BalanceTransaction",
-    ) for m in ("create", "retrieve", "modify", "delete", "list", "cancel", "capture", "confirm", "search",
-                "create_usage_record", "void_invoice", "pay", "finalize_invoice", "upcoming", "expire"))),  # fmt: skip
+               "socket.gethostbyname_ex", "socket.gethostbyaddr",
+               *_on("socket.socket()", ("connect", "send", "sendall", "sendto", "recv", "recv_into", "recvfrom",
+                                        "accept")),
+               "ftplib.FTP", "ftplib.FTP_TLS",
+               *_on(("ftplib.FTP()", "ftplib.FTP_TLS()"), ("connect", "login", "retrbinary", "retrlines",
+                                                            "storbinary", "storlines", "nlst", "dir", "cwd",
+                                                            "delete", "rename", "mkd", "rmd", "size", "quit"))),
+    # cloud / SaaS SDKs: every client method is a request, except the local helpers in NOT_SLOW.
+    **_entries(True, HTTP, *_on((*_BOTO3_CLIENTS, *_BOTO3_RESOURCES), ("**",))),
+    **_entries(False, HTTP, *_on((*_AIOBOTO3_CLIENTS, "aioboto3.Session().resource()"), ("**",))),
+    **_entries(True, HTTP, "slack_sdk.WebClient().*", "slack_sdk.WebhookClient().send", "slack.WebClient().*"),
+    **_entries(False, HTTP, "slack_sdk.web.async_client.AsyncWebClient().*",
+               "slack_sdk.webhook.async_client.AsyncWebhookClient().send"),
+    **_entries(True, HTTP, *_on("twilio.rest.Client().**", ("create", "fetch", "update", "delete", "list", "stream"))),
+    **_entries(True, HTTP, *_on(tuple(f"stripe.{r}" for r in _STRIPE_RESOURCES), _STRIPE_METHODS)),
+    **_entries(False, HTTP, *_on(tuple(f"stripe.{r}" for r in _STRIPE_RESOURCES),
+                                 tuple(f"{m}_async" for m in _STRIPE_METHODS))),
     **_entries(True, HTTP, "stripe.StripeClient().**"),
-    **_entries(True, HTTP, "openai.OpenAI().**.create", "openai.OpenAI().**.retrieve", "openai.OpenAI().**.list"),
-    **_entries(False, HTTP, "openai.AsyncOpenAI().**.create", "openai.AsyncOpenAI().**.retrieve"),
-    **_entries(True, HTTP, "google.cloud.storage.Client().**.upload_from_filename", "google.cloud.storage.Client().**.upload_from_string",
-               "google.cloud.storage.Client().**.upload_from_file", "google.cloud.storage.Client().**.download_to_filename",
-               "google.cloud.storage.Client().**.download_as_bytes", "google.cloud.storage.Client().**.delete"),
-    **_entries(True, HTTP, "sentry_sdk.capture_message"),
-    # --- files
-    **_entries(True, FILE, "open", "io.open", "io.open_code", "os.fdopen", "codecs.open", "builtins.open", "tempfile.NamedTemporaryFile",
-               "tempfile.TemporaryFile", "tempfile.mkstemp", "tempfile.mkdtemp", "tempfile.SpooledTemporaryFile",
-               "tempfile.TemporaryDirectory", "fileinput.input", "json.dump", "pickle.dump", "json.load", "pickle.load",
-               "csv.writer().writerow", "csv.writer().writerows", "csv.DictWriter().writerow", "csv.DictWriter().writerows",
-               "csv.DictWriter().writeheader"),
-    **_entries(True, FILE, *(f"{o}().{m}" for o in ("open", "io.open", "builtins.open", "codecs.open", "os.fdopen",
-                                                     "tempfile.NamedTemporaryFile", "tempfile.TemporaryFile")
-                              for m in _FILE_METHODS)),  # fmt: skip
-    **_entries(True, FILE, *(f"{p}().{m}" for p in ("pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath",
-                                                     "pathlib.PurePath", "anyio.Path") if p != "anyio.Path"
-                              for m in _PATH_IO)),  # fmt: skip
-    **_entries(True, FILE, "pathlib.Path().open().*", "pathlib.Path.cwd", "pathlib.Path.home"),
-    **_entries(True, FILE, *(f"os.path.{f}" for f in _OS_PATH_IO)),
-    **_entries(True, FILE, *(f"os.{f}" for f in (
-        "remove", "unlink", "rename", "renames", "replace", "makedirs", "mkdir", "rmdir", "removedirs", "listdir",
-        "scandir", "walk", "stat", "lstat", "chmod", "chown", "link", "symlink", "readlink", "truncate", "utime",
-        "open", "read", "write", "fsync", "sendfile", "access", "statvfs", "mkfifo", "mknod",
+    **_entries(True, HTTP, *_on(("openai.OpenAI().**", "anthropic.Anthropic().**"), _SDK_CALLS)),
+    **_entries(False, HTTP, *_on(("openai.AsyncOpenAI().**", "anthropic.AsyncAnthropic().**"), _SDK_CALLS)),
+    **_entries(True, HTTP, *_on("google.cloud.storage.Client().**", (
+        "upload_from_filename", "upload_from_string", "upload_from_file", "download_to_filename",
+        "download_as_bytes", "download_as_text", "download_to_file", "delete", "exists", "reload",
+        "list_blobs", "get_bucket",
     ))),  # fmt: skip
-    **_entries(True, FILE, *(f"shutil.{f}" for f in (
-        "copy", "copy2", "copyfile", "copyfileobj", "copytree", "copymode", "copystat", "move", "rmtree",
-        "make_archive", "unpack_archive", "disk_usage", "chown", "which",
-    ))),  # fmt: skip
-    **_entries(True, FILE, "zipfile.ZipFile", "zipfile.ZipFile().*", "tarfile.open", "tarfile.open().*", "tarfile.TarFile().*",
-               "gzip.open", "bz2.open", "lzma.open", "glob.glob", "glob.iglob"),
-    **_entries(False, FILE, "aiofiles.open().*", "aiofiles.os.*", "aiofiles.os.path.*", "aiofiles.ospath.*",
-               "anyio.open_file", "anyio.open_file().*", "anyio.Path().*", "trio.open_file", "trio.Path().*"),
-    # --- subprocesses
-    **_entries(True, SUBPROCESS, *(f"subprocess.{f}" for f in (
-        "run", "call", "check_call", "check_output", "getoutput", "getstatusoutput", "Popen",
-    )), "subprocess.Popen().communicate", "subprocess.Popen().wait"),  # fmt: skip
-    **_entries(True, SUBPROCESS, *(f"os.{f}" for f in (
-        "system", "popen", "posix_spawn", "posix_spawnp", "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv",
-        "spawnve", "spawnvp", "spawnvpe", "execl", "execle", "execlp", "execlpe", "execv", "execve", "execvp",
-        "execvpe", "wait", "wait3", "wait4", "waitid", "waitpid", "fork", "forkpty", "startfile",
-    ))),  # fmt: skip
+    # ------------------------------------------------------------------ files
+    # open and friends (ASYNC230, ASYNC231)
+    **_entries(True, FILE, "open", "io.open", "io.open_code", "os.fdopen", "codecs.open",
+               "tempfile.NamedTemporaryFile", "tempfile.TemporaryFile", "tempfile.mkstemp", "tempfile.mkdtemp",
+               "tempfile.SpooledTemporaryFile", "tempfile.TemporaryDirectory", "fileinput.input", "json.dump",
+               "pickle.dump", "json.load", "pickle.load", "csv.writer().writerow", "csv.writer().writerows",
+               "csv.DictWriter().writerow", "csv.DictWriter().writerows", "csv.DictWriter().writeheader"),
+    # file objects (ASYNC232)
+    **_entries(True, FILE, *_on(("open()", "io.open_code()", "codecs.open()", "os.fdopen()",
+                                 "tempfile.NamedTemporaryFile()", "tempfile.TemporaryFile()", "gzip.open()",
+                                 "bz2.open()", "lzma.open()",
+                                 "io.TextIOWrapper()", "io.BufferedReader()", "io.BufferedWriter()",
+                                 "io.BufferedRandom()", "io.FileIO()", *(f"{p}().open()" for p in _PATH_CLASSES)),
+                                _FILE_METHODS)),  # fmt: skip
+    # pathlib / os.path (ASYNC230 ``Path.open``, ASYNC240)
+    **_entries(True, FILE, *_on(tuple(f"{p}()" for p in _PATH_CLASSES), _PATH_IO)),
+    **_entries(True, FILE, *_on("os.path", _OS_PATH_IO)),
+    **_entries(True, FILE, *_on("os", _OS_FILE_FUNCTIONS), *_on("shutil", _SHUTIL_FUNCTIONS)),
+    **_entries(True, FILE, "zipfile.ZipFile", "tarfile.open", "tarfile.TarFile", "gzip.open", "bz2.open", "lzma.open",
+               "glob.glob", "glob.iglob",
+               *_on("zipfile.ZipFile()", ("read", "write", "writestr", "extract", "extractall", "open", "testzip",
+                                          "close")),
+               *_on(("tarfile.open()", "tarfile.TarFile()"), ("extract", "extractall", "extractfile", "add",
+                                                              "addfile", "getmembers", "getnames", "getmember",
+                                                              "next", "close"))),  # fmt: skip
+    # async file APIs
+    **_entries(False, FILE, "aiofiles.open",
+               *_on(("aiofiles.open()", "anyio.open_file()", "trio.open_file()"), _FILE_METHODS),
+               "aiofiles.os.*", "aiofiles.os.path.*", "aiofiles.ospath.*", "aiofiles.tempfile.*",
+               "anyio.open_file", "trio.open_file", *_on(("anyio.Path()", "trio.Path()"), _ASYNC_PATH_IO)),
+    # ------------------------------------------------------------------ subprocesses (ASYNC220/221/222)
+    **_entries(True, SUBPROCESS, *_on("subprocess", _SUBPROCESS_FUNCTIONS), "subprocess.Popen().communicate",
+               "subprocess.Popen().wait", *_on("os", _OS_PROCESS_FUNCTIONS)),
     **_entries(False, SUBPROCESS, "asyncio.create_subprocess_exec", "asyncio.create_subprocess_shell",
-               "anyio.run_process", "anyio.open_process"),
-    # --- pauses and console input
+               "asyncio.subprocess.create_subprocess_exec", "asyncio.subprocess.create_subprocess_shell",
+               "anyio.run_process", "anyio.open_process", "trio.run_process"),
+    # ------------------------------------------------------------------ pauses and console input (ASYNC250/251)
     **_entries(True, SLEEP, "time.sleep"),
     **_entries(False, SLEEP, "asyncio.sleep", "anyio.sleep", "trio.sleep"),
     **_entries(True, INPUT, "input", "builtins.input", "getpass.getpass"),
-    # --- databases
-    **_entries(True, DB, "sqlite3.connect", "sqlite3.connect().*", "sqlite3.connect().cursor().*",
-               "sqlite3.Connection().*", "sqlite3.Cursor().*"),
-    **_entries(True, DB, "psycopg2.connect", "psycopg2.connect().**", "psycopg.connect", "psycopg.connect().**",
-               "pymysql.connect", "pymysql.connect().**", "MySQLdb.connect", "MySQLdb.connect().**",
-               "mysql.connector.connect", "mysql.connector.connect().**", "cx_Oracle.connect().**"),
-    **_entries(False, DB, "asyncpg.connect", "asyncpg.create_pool", "asyncpg.connect().*", "asyncpg.Connection().*",
-               "asyncpg.Pool().*", "aiosqlite.connect", "aiosqlite.connect().**", "psycopg.AsyncConnection.connect",
-               "motor.motor_asyncio.AsyncIOMotorClient().**", "databases.Database().*"),
-    **_entries(True, DB, *(f"pymongo.MongoClient().**.{m}" for m in (
-        "find_one", "insert_one", "insert_many", "update_one", "update_many", "replace_one", "delete_one",
-        "delete_many", "count_documents", "aggregate", "find_one_and_update", "find_one_and_delete",
-        "find_one_and_replace", "bulk_write", "distinct", "create_index", "drop", "list_collection_names",
-        "estimated_document_count", "command",
-    ))),  # fmt: skip
-    **_entries(True, CACHE, *(f"{c}().{m}" for c in ("redis.Redis", "redis.StrictRedis", "redis.from_url", "redis.client.Redis",
-                                                     "redis.Redis.from_url")
-                              for m in ("get", "set", "delete", "incr", "decr", "expire", "hget", "hset", "hgetall",
-                                        "lpush", "rpush", "lpop", "rpop", "publish", "exists", "keys", "mget",
-                                        "mset", "setex", "ttl", "sadd", "smembers", "zadd", "zrange", "execute",
-                                        "xadd", "eval", "scan", "pipeline().execute", "ping", "flushdb"))),  # fmt: skip
-    **_entries(False, CACHE, "redis.asyncio.Redis().*", "redis.asyncio.from_url().*", "redis.asyncio.client.Redis().*",
-               "aioredis.from_url().*", "aioredis.Redis().*"),
-    # SQLAlchemy / SQLModel sync sessions: only calls that talk to the database.
-    **_entries(True, DB, *(f"sqlalchemy.orm.Session().{m}" for m in (
-        "execute", "scalars", "scalar", "get", "get_one", "commit", "flush", "refresh", "merge", "rollback",
-        "exec", "connection", "delete",
-    ))),  # fmt: skip
-    **_entries(True, DB, *(f"sqlalchemy.orm.Session().query().**.{m}" for m in (
-        "first", "all", "one", "one_or_none", "scalar", "count", "delete", "update", "get", "exists().scalar",
-    ))),  # fmt: skip
-    **_entries(True, DB, *(f"sqlalchemy.orm.Session().execute().**.{m}" for m in ("all", "first", "one", "scalar", "one_or_none"))),
-    **_entries(True, DB, "sqlalchemy.orm.Session().scalars().**.all", "sqlalchemy.orm.Session().exec().**.all",
-               "sqlalchemy.orm.Session().exec().**.first", "sqlalchemy.orm.Session().exec().**.one"),
+    # ------------------------------------------------------------------ databases
+    **_entries(True, DB, *_DBAPI_SYNC_CONNECTS, *_on(tuple(f"{o}.**" for o in _DBAPI_SYNC_OBJECTS), _DBAPI_METHODS)),
+    **_entries(False, DB, "asyncpg.connect", "asyncpg.create_pool",
+               *_on(("asyncpg.connect()", "asyncpg.Connection()", "asyncpg.Pool()", "asyncpg.create_pool()"),
+                    _ASYNCPG_METHODS),
+               "aiosqlite.connect", *_on("aiosqlite.connect().**", (*_DBAPI_METHODS, "cursor", "close")),
+               "psycopg.AsyncConnection.connect",
+               *_on(("psycopg.AsyncConnection.connect().**", "psycopg.AsyncConnection().**"), _DBAPI_METHODS),
+               "aiomysql.connect", "aiomysql.create_pool", *_on("aiomysql.connect().**", _DBAPI_METHODS),
+               *_on("databases.Database()", ("connect", "disconnect", "execute", "execute_many", "fetch_all",
+                                              "fetch_one", "fetch_val"))),  # fmt: skip
+    **_entries(True, DB, *_on("pymongo.MongoClient().**", _MONGO_METHODS)),
+    **_entries(False, DB, *_on(("motor.motor_asyncio.AsyncIOMotorClient().**", "pymongo.AsyncMongoClient().**"),
+                               _MONGO_METHODS)),
+    # SQLAlchemy / SQLModel sessions: only calls that talk to the database.
+    **_entries(True, DB, *_on(_SYNC_SESSION, _SESSION_IO), *_on(f"{_SYNC_SESSION}.query().**", _QUERY_RUNNERS),
+               *_on(tuple(f"{_SYNC_SESSION}.{m}().**" for m in ("execute", "scalars", "exec")), _RESULT_READERS)),
     **_entries(True, DB, "sqlalchemy.engine.Engine().connect", "sqlalchemy.engine.Engine().begin",
-               "sqlalchemy.create_engine().connect", "sqlalchemy.create_engine().begin",
-               "sqlalchemy.create_engine().connect().execute", "sqlalchemy.engine.Connection().execute"),
-    **_entries(False, DB, *(f"sqlalchemy.ext.asyncio.AsyncSession().{m}" for m in (
-        "execute", "scalars", "scalar", "get", "commit", "flush", "refresh", "merge", "rollback", "delete",
-        "exec", "stream", "stream_scalars", "get_one",
-    ))),  # fmt: skip
+               *_on(("sqlalchemy.engine.Engine().connect()", "sqlalchemy.engine.Engine().begin()",
+                     "sqlalchemy.engine.Connection()"), _CONNECTION_IO)),
+    **_entries(False, DB, *_on(_ASYNC_SESSION, (*_SESSION_IO, "delete", "stream", "stream_scalars", "run_sync")),
+               *_on(("sqlalchemy.ext.asyncio.AsyncEngine().connect()", "sqlalchemy.ext.asyncio.AsyncEngine().begin()",
+                     "sqlalchemy.ext.asyncio.AsyncConnection()"), (*_CONNECTION_IO, "stream", "run_sync"))),
+    # ------------------------------------------------------------------ caches
+    **_entries(True, CACHE, *_on("redis.Redis()", _REDIS_COMMANDS)),
+    **_entries(False, CACHE, *_on(("redis.asyncio.Redis()", "aioredis.Redis()"), _REDIS_COMMANDS)),
 }
+
+#: Names that a wildcard above would catch but that do no slow work (local helpers of SDK
+#: clients). Checked after exact entries and before wildcards; a user pattern with the same
+#: spelling takes the name back.
+NOT_SLOW: frozenset[str] = frozenset({
+    # boto3/aiobotocore clients: paginators and waiters are built locally (their ``paginate``/``wait``
+    # are the requests), ``meta``/``exceptions`` are introspection; a sync client signs URLs locally.
+    *_on((*_BOTO3_CLIENTS, *_AIOBOTO3_CLIENTS), ("get_paginator", "get_waiter", "can_paginate", "meta.**",
+                                                  "exceptions.**")),
+    *_on(_BOTO3_CLIENTS, ("generate_presigned_url", "generate_presigned_post", "close")),
+    # boto3 resources: sub-resource constructors (``s3.Bucket("b").Object("k")``) are lazy handles.
+    *_on(tuple(f"{r}.**" for r in (*_BOTO3_RESOURCES, "aioboto3.Session().resource()")), (
+        "meta.**", "Bucket", "Object", "ObjectSummary", "ObjectAcl", "MultipartUpload", "Table", "Queue",
+        "Message", "Topic", "Subscription", "PlatformApplication", "Instance", "Image", "Volume", "Vpc",
+    )),
+    *_on("stripe.StripeClient()", ("construct_event", "parse_thin_event", "parse_event_notification")),
+})  # fmt: skip
 
 #: Names that mean the same type or function; the left one is rewritten to the right one.
 CANONICAL: dict[str, str] = {
@@ -235,6 +369,18 @@ CANONICAL: dict[str, str] = {
     "sqlalchemy.ext.asyncio.session.AsyncSession": "sqlalchemy.ext.asyncio.AsyncSession",
     "sqlalchemy.ext.asyncio.async_sessionmaker()": "sqlalchemy.ext.asyncio.AsyncSession",
     "sqlmodel.ext.asyncio.session.AsyncSession": "sqlalchemy.ext.asyncio.AsyncSession",
+    "sqlalchemy.orm.session.sessionmaker()": "sqlalchemy.orm.Session",
+    "sqlalchemy.ext.asyncio.session.async_sessionmaker()": "sqlalchemy.ext.asyncio.AsyncSession",
+    "sqlalchemy.create_engine()": "sqlalchemy.engine.Engine()",
+    "sqlalchemy.engine.create_engine()": "sqlalchemy.engine.Engine()",
+    "sqlmodel.create_engine()": "sqlalchemy.engine.Engine()",
+    "sqlalchemy.Engine": "sqlalchemy.engine.Engine",
+    "sqlalchemy.engine.base.Engine": "sqlalchemy.engine.Engine",
+    "sqlalchemy.Connection": "sqlalchemy.engine.Connection",
+    "sqlalchemy.engine.base.Connection": "sqlalchemy.engine.Connection",
+    "sqlalchemy.ext.asyncio.create_async_engine()": "sqlalchemy.ext.asyncio.AsyncEngine()",
+    "sqlalchemy.ext.asyncio.engine.AsyncEngine": "sqlalchemy.ext.asyncio.AsyncEngine",
+    "sqlalchemy.ext.asyncio.engine.AsyncConnection": "sqlalchemy.ext.asyncio.AsyncConnection",
     "requests.session": "requests.Session",
     "requests.sessions.Session": "requests.Session",
     "httpx._client.Client": "httpx.Client",
@@ -252,7 +398,19 @@ CANONICAL: dict[str, str] = {
     "redis.StrictRedis": "redis.Redis",
     "redis.Redis.from_url()": "redis.Redis()",
     "redis.from_url()": "redis.Redis()",
+    "redis.asyncio.client.Redis": "redis.asyncio.Redis",
+    "redis.asyncio.StrictRedis": "redis.asyncio.Redis",
+    "redis.asyncio.Redis.from_url()": "redis.asyncio.Redis()",
+    "redis.asyncio.from_url()": "redis.asyncio.Redis()",
+    "aioredis.from_url()": "aioredis.Redis()",
+    "aioredis.client.Redis": "aioredis.Redis",
     "boto3.session.Session": "boto3.Session",
+    "aioboto3.session.Session": "aioboto3.Session",
+    "slack_sdk.webhook.WebhookClient": "slack_sdk.WebhookClient",
+    "slack_sdk.webhook.client.WebhookClient": "slack_sdk.WebhookClient",
+    "aiosmtplib.smtp.SMTP": "aiosmtplib.SMTP",
+    "stripe._stripe_client.StripeClient": "stripe.StripeClient",
+    "pymongo.mongo_client.MongoClient": "pymongo.MongoClient",
     # FastAPI re-exports Starlette's classes.
     "starlette.background.BackgroundTasks": "fastapi.BackgroundTasks",
     "fastapi.background.BackgroundTasks": "fastapi.BackgroundTasks",
@@ -308,10 +466,15 @@ def canonical(name: str) -> str:
     if name in CANONICAL:
         return CANONICAL[name]
     parts = name.split(".")
-    for i in range(len(parts) - 1, 0, -1):
+    for i in range(len(parts), 0, -1):
         head = ".".join(parts[:i])
+        rest = parts[i:]
+        called = head.endswith("()")
+        bare = head[:-2] if called else head
         if head in CANONICAL:
-            return CANONICAL[head] + "." + ".".join(parts[i:])
+            return ".".join([CANONICAL[head], *rest])
+        if called and bare in CANONICAL:
+            return ".".join([CANONICAL[bare] + "()", *rest])
     return name
 
 
@@ -321,6 +484,23 @@ class Catalogue:
 
     exact: dict[str, CallKind]
     wild: tuple[tuple[re.Pattern[str], CallKind, int], ...]
+    #: NOT_SLOW patterns (minus the ones the user catalogued): a wildcard does not reach them.
+    excluded: tuple[re.Pattern[str], ...] = ()
+    #: Exclusions (kind None) then wildcards, bucketed by the literal first segment a name needs.
+    _buckets: dict[str, tuple[tuple[re.Pattern[str], CallKind | None], ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    _generic: tuple[tuple[re.Pattern[str], CallKind | None], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ordered: list[tuple[re.Pattern[str], CallKind | None]] = [(p, None) for p in self.excluded]
+        ordered += [(p, k) for p, k, _ in self.wild]
+        headed = [(entry, _literal_head(entry[0])) for entry in ordered]
+        heads = {h for _, h in headed if h is not None}
+        # A bucket keeps the global order: its own patterns interleaved with the generic ones.
+        buckets = {head: tuple(e for e, h in headed if h in (head, None)) for head in heads}
+        object.__setattr__(self, "_buckets", buckets)
+        object.__setattr__(self, "_generic", tuple(e for e, h in headed if h is None))
 
     def classify(self, fqn: str) -> CallKind | None:
         """The kind of work a call to ``fqn`` does, or None when it is not catalogued."""
@@ -328,10 +508,17 @@ class Catalogue:
         kind = self.exact.get(name)
         if kind is not None:
             return kind
-        for pattern, kind, _ in self.wild:
+        for pattern, kind in self._buckets.get(name.split(".", 1)[0], self._generic):
             if pattern.fullmatch(name):
                 return kind
         return None
+
+
+def _literal_head(pattern: re.Pattern[str]) -> str | None:
+    """The first segment every match of a compiled pattern starts with, or None when it varies."""
+    chunk, dot, _ = pattern.pattern.partition(r"\.")
+    head = re.sub(r"\\(.)", r"\1", chunk)
+    return head if dot and re.escape(head) == chunk else None
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -349,14 +536,20 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 def build_catalogue(extra: dict[str, CallKind] | None = None) -> Catalogue:
     """The built-in catalogue extended (and overridden) by user patterns."""
+    extra = dict(extra or {})
     table = dict(CATALOGUE)
-    table.update(extra or {})
+    table.update(extra)
+    # Patterns are spelled canonically too, so "sqlmodel.Session().**.first" and
+    # "slack_sdk.web.WebClient().*" match what classify() looks up.
     exact = {canonical(k): v for k, v in table.items() if "*" not in k}
+    wild_table = {canonical(k): v for k, v in table.items() if "*" in k}
     wild = sorted(
-        ((_compile(k), v, len(k)) for k, v in table.items() if "*" in k),
+        ((_compile(k), v, len(k)) for k, v in wild_table.items()),
         key=lambda t: -t[2],
     )
-    return Catalogue(exact, tuple(wild))
+    claimed = {canonical(k) for k in extra}
+    excluded = tuple(_compile(p) for p in sorted({canonical(p) for p in NOT_SLOW} - claimed))
+    return Catalogue(exact, tuple(wild), excluded)
 
 
 @lru_cache(maxsize=1)
