@@ -1,0 +1,104 @@
+"""BGT204: ``add_task(f(x))`` runs the work now; ``await add_task(...)`` awaits ``None``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from bgtask_lint.analysis.tasks import task_sites
+from bgtask_lint.models import Diagnostic, Fix
+from bgtask_lint.rules import Context, Rule
+
+
+class AddTaskMisuse(Rule):
+    """
+    ## What it does
+    Checks for `add_task(f(x))` and `BackgroundTask(f())`, where `f` is a project or catalogued
+    function that does not return a callable, and for `await background_tasks.add_task(...)`.
+
+    ## Why is this bad?
+    `add_task(f(x))` calls `f` in the handler, before the response, and then schedules its result
+    (usually `None`) as the task. For an `async def f`, the coroutine is never awaited at all, so
+    the work silently never happens. `add_task` returns `None`: awaiting it raises `TypeError`.
+
+    ## Example
+    ```python
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+
+
+    async def notify(user: str) -> None: ...
+
+
+    @app.post("/users")
+    async def create_user(user: str, background_tasks: BackgroundTasks):
+        background_tasks.add_task(notify(user))
+        return {"user": user}
+    ```
+
+    ## Use instead
+    ```python
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+
+
+    async def notify(user: str) -> None: ...
+
+
+    @app.post("/users")
+    async def create_user(user: str, background_tasks: BackgroundTasks):
+        background_tasks.add_task(notify, user)
+        return {"user": user}
+    ```
+
+    ## Fix safety
+    Safe: `add_task(f(x, k=1))` becomes `add_task(f, x, k=1)` and `await tasks.add_task(...)` loses
+    its `await`, which is what the code meant.
+
+    ## References
+    - https://fastapi.tiangolo.com/tutorial/background-tasks/#add-the-background-task
+    """
+
+    code = "BGT204"
+    name = "add-task-misuse"
+    summary = "add_task(f(x)) runs the work before responding; await add_task(...) awaits None"
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        index = ctx.index
+        for site in task_sites(index):
+            owner = site.owner
+            if site.kind == "add_task" and site.call.awaited:
+                yield self.report(owner.module, site.call, "`add_task(...)` returns None; awaiting it raises TypeError",
+                                  fix=Fix("safe", "Remove the `await`", "drop-await", site.call.ordinal),
+                                  function=owner.fqn)  # fmt: skip
+                continue
+            arg = site.func
+            if arg is None or arg.call is None or arg.partial_of:
+                continue
+            value = index.resolve(owner.module, owner.function, arg.call)
+            if not self._runs_work(index, value):
+                continue
+            name = arg.call.replace("()", "(...)")
+            what = "never runs: its coroutine is scheduled instead" if self._is_async(index, value) and not arg.awaited \
+                else "runs now, before the response, and its result is scheduled as the task"  # fmt: skip
+            yield self.report(owner.module, site.call, f"`{name}(...)` passed to `{site.kind}` {what}; pass the function and its arguments",
+                              fix=Fix("safe", f"Pass `{name}` and its arguments to `{site.kind}`", "unwrap-task", site.call.ordinal),
+                              function=owner.fqn)  # fmt: skip
+
+    @staticmethod
+    def _runs_work(index, value: str | None) -> bool:
+        scoped = index.scoped(value)
+        if scoped is not None:
+            fn = scoped.function
+            ann = fn.return_annotation or ""
+            return not (fn.returns_callable or fn.returns_local_def or "Callable" in ann or fn.is_generator)
+        return index.classify(value) is not None
+
+    @staticmethod
+    def _is_async(index, value: str | None) -> bool:
+        scoped = index.scoped(value)
+        if scoped is not None:
+            return scoped.function.is_async
+        kind = index.classify(value)
+        return kind is not None and not kind.sync

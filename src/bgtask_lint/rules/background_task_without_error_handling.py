@@ -1,0 +1,119 @@
+"""BGT201: background tasks whose fallible work is outside every try/except."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from bgtask_lint.analysis.tasks import task_sites
+from bgtask_lint.models import Diagnostic, Fix
+from bgtask_lint.rules import Context, Rule
+
+
+class BackgroundTaskWithoutErrorHandling(Rule):
+    """
+    ## What it does
+    Checks for background tasks that do fallible work (e-mail, network, files, subprocesses,
+    database or cache calls, directly or through the project's helpers) outside any `try` whose
+    `except` does something with the error (logs, reports, retries, cleans up).
+
+    ## Why is this bad?
+    Starlette runs the tasks one after another after the response has been sent. When one raises,
+    the client already has its 200, the tasks after it are skipped, and the error only reaches the
+    server log; app exception handlers do not apply (with `BaseHTTPMiddleware` on Starlette before
+    0.46 it was swallowed with nothing logged). A failed welcome e-mail disappears without trace.
+
+    ## Example
+    ```python
+    import smtplib
+
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+
+
+    def send_receipt(address: str) -> None:
+        with smtplib.SMTP("localhost") as smtp:
+            smtp.sendmail("shop@example.com", [address], "Thanks!")
+
+
+    @app.post("/orders")
+    def create_order(address: str, background_tasks: BackgroundTasks):
+        background_tasks.add_task(send_receipt, address)
+        return {"ok": True}
+    ```
+
+    ## Use instead
+    ```python
+    import logging
+    import smtplib
+
+    from fastapi import BackgroundTasks, FastAPI
+
+    app = FastAPI()
+    logger = logging.getLogger(__name__)
+
+
+    def send_receipt(address: str) -> None:
+        try:
+            with smtplib.SMTP("localhost") as smtp:
+                smtp.sendmail("shop@example.com", [address], "Thanks!")
+        except Exception:
+            logger.exception("background task send_receipt failed")
+
+
+    @app.post("/orders")
+    def create_order(address: str, background_tasks: BackgroundTasks):
+        background_tasks.add_task(send_receipt, address)
+        return {"ok": True}
+    ```
+
+    ## Fix safety
+    Unsafe: wrapping the task body in `try/except Exception: logger.exception(...)` changes what
+    happens on failure (the later tasks now run). Offered when the task function is defined in the
+    same module as the `add_task` call.
+
+    ## References
+    - https://www.starlette.io/background/
+    - https://fastapi.tiangolo.com/tutorial/background-tasks/
+    """
+
+    code = "BGT201"
+    name = "background-task-without-error-handling"
+    summary = "Background task does fallible work outside any try/except that handles the error"
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        index = ctx.index
+        for site in task_sites(index):
+            if site.task is not None:
+                if index.handles_errors(site.task):
+                    continue
+                chain = index.fallible.get(site.task.fqn)
+                where = f" (defined in {site.task.module.path})" if site.task.module.path != site.owner.module.path else ""
+            else:
+                kind = index.classify(site.value)
+                if kind is None or not kind.fallible:
+                    continue
+                chain, where = None, ""
+                label = site.value[4:].replace("()", "") if site.value else "the task"
+                message = (f"background task `{label}` ({kind.category}) runs without error handling; "
+                           "if it raises, the error only reaches the server log and later tasks are skipped")  # fmt: skip
+                yield self.report(site.owner.module, site.call, message, function=site.owner.fqn,
+                                  no_fix_reason="the task is a library function; wrap it in a function that handles its errors")  # fmt: skip
+                continue
+            if chain is None:
+                continue
+            fix, reason = None, None
+            if site.task.function.is_lambda:
+                reason = "the task is a lambda; move its body into a function that handles its errors"
+            elif site.task.module.path != site.owner.module.path or not site.task.function.calls:
+                reason = "the task function is defined in another module"
+            else:
+                first = min(c.ordinal for c in site.task.function.calls)
+                fix = Fix("unsafe", f"Wrap `{site.task_label()}` in try/except that logs the error", "wrap-try", first)
+            message = (
+                f"background task `{site.task_label()}`{where} does fallible work outside any try/except: "
+                f"{chain.render()} ({chain.category}); if it raises, the error only reaches the server log "
+                "and later tasks are skipped"
+            )
+            yield self.report(site.owner.module, site.call, message, fix=fix, no_fix_reason=reason,
+                              chain=chain.steps, function=site.owner.fqn)  # fmt: skip
