@@ -1,0 +1,233 @@
+"""The command line as a user runs it: a real subprocess, exit codes, every output format parsed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+APP = '''\
+import requests
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.post("/signup")
+async def signup(email: str):
+    requests.post("https://hooks.example.com/signup", json={"email": email})
+    return {"ok": True}
+'''
+
+CLEAN = '''\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/")
+async def index():
+    return {"ok": True}
+'''
+
+
+def bgtask_lint(*args: str, cwd: Path | None = None, stdin: str | None = None, env: dict | None = None):
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "bgtask_lint", *args], cwd=cwd, input=stdin, capture_output=True, text=True,
+        env=full_env, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0"\n')
+    (tmp_path / "app.py").write_text(APP)
+    (tmp_path / "clean.py").write_text(CLEAN)
+    return tmp_path
+
+
+def test_console_script_is_installed() -> None:
+    exe = shutil.which("bgtask-lint", path=str(Path(sys.executable).parent))
+    assert exe, "the bgtask-lint console script is not installed next to this interpreter"
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and "bgtask-lint" in out.stdout
+
+
+def test_findings_exit_1_and_full_output(project: Path) -> None:
+    result = bgtask_lint("check", "--no-cache", ".", cwd=project)
+    assert result.returncode == 1, result.stderr
+    assert "app.py:9:5: BGT101" in result.stdout
+    assert "app.py:9:5: BGT102" in result.stdout
+    assert "^^^" in result.stdout  # the span is marked under the source line
+    assert "Found 2 errors." in result.stdout
+    assert "\x1b[" not in result.stdout
+
+
+def test_clean_file_exits_0(project: Path) -> None:
+    result = bgtask_lint("check", "--no-cache", "clean.py", cwd=project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All checks passed!" in result.stdout
+
+
+def test_exit_zero(project: Path) -> None:
+    assert bgtask_lint("check", "--no-cache", "--exit-zero", ".", cwd=project).returncode == 0
+
+
+def test_json_has_ruffs_shape(project: Path) -> None:
+    result = bgtask_lint("check", "--no-cache", "--output-format", "json", ".", cwd=project)
+    data = json.loads(result.stdout)
+    assert {d["code"] for d in data} == {"BGT101", "BGT102"}
+    for d in data:
+        assert set(d) >= {"code", "message", "filename", "location", "end_location", "fix", "url", "noqa_row"}
+        assert d["location"] == {"row": 9, "column": 5}
+        assert d["noqa_row"] == 9
+        assert d["filename"].endswith("app.py")
+    bgt101 = next(d for d in data if d["code"] == "BGT101")
+    assert bgt101["fix"]["applicability"] == "unsafe"
+
+
+def test_json_lines(project: Path) -> None:
+    result = bgtask_lint("check", "--no-cache", "--output-format", "json-lines", ".", cwd=project)
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert len(rows) == 2 and all(r["code"].startswith("BGT") for r in rows)
+
+
+def test_concise(project: Path) -> None:
+    result = bgtask_lint("check", "--no-cache", "--output-format", "concise", ".", cwd=project)
+    lines = [line for line in result.stdout.splitlines() if "BGT" in line]
+    assert len(lines) == 2 and all(":9:5: BGT10" in line for line in lines)
+
+
+def test_github(project: Path) -> None:
+    result = bgtask_lint("check", "--no-cache", "--output-format", "github", ".", cwd=project)
+    lines = result.stdout.splitlines()
+    assert lines and all(line.startswith("::error ") for line in lines)
+    assert "line=9" in lines[0] and "col=5" in lines[0]
+
+
+def test_junit_parses(project: Path) -> None:
+    result = bgtask_lint("check", "--no-cache", "--output-format", "junit", ".", cwd=project)
+    root = ET.fromstring(result.stdout)
+    assert len(root.findall(".//failure")) == 2
+
+
+def test_sarif_and_gitlab_parse(project: Path) -> None:
+    sarif = json.loads(bgtask_lint("check", "--no-cache", "--output-format", "sarif", ".", cwd=project).stdout)
+    assert sarif["version"] == "2.1.0" and len(sarif["runs"][0]["results"]) == 2
+    gitlab = json.loads(bgtask_lint("check", "--no-cache", "--output-format", "gitlab", ".", cwd=project).stdout)
+    assert len(gitlab) == 2 and gitlab[0]["location"]["lines"]["begin"] == 9
+
+
+def test_statistics(project: Path) -> None:
+    result = bgtask_lint("check", "--no-cache", "--statistics", ".", cwd=project)
+    assert "BGT101" in result.stdout and "BGT102" in result.stdout
+
+
+def test_select_and_ignore(project: Path) -> None:
+    only = bgtask_lint("check", "--no-cache", "--select", "BGT102", "--output-format", "json", ".", cwd=project)
+    assert {d["code"] for d in json.loads(only.stdout)} == {"BGT102"}
+    none = bgtask_lint("check", "--no-cache", "--ignore", "BGT1", ".", cwd=project)
+    assert none.returncode == 0
+
+
+def test_noqa(project: Path) -> None:
+    app = project / "app.py"
+    app.write_text(APP.replace('json={"email": email})', 'json={"email": email})  # noqa: BGT101'))
+    result = bgtask_lint("check", "--no-cache", "--output-format", "json", ".", cwd=project)
+    assert {d["code"] for d in json.loads(result.stdout)} == {"BGT102"}
+    app.write_text(APP.replace('json={"email": email})', 'json={"email": email})  # noqa'))
+    assert bgtask_lint("check", "--no-cache", ".", cwd=project).returncode == 0
+
+
+def test_config_in_pyproject(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[project]\nname = "demo"\n\n[tool.bgtask-lint]\nignore = ["BGT102"]\n')
+    result = bgtask_lint("check", "--no-cache", "--output-format", "json", ".", cwd=project)
+    assert {d["code"] for d in json.loads(result.stdout)} == {"BGT101"}
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        pytest.param('selct = ["BGT"]', "selct", id="unknown key"),
+        pytest.param('select = "BGT101"', "select", id="wrong type"),
+        pytest.param('select = ["XYZ999"]', "select", id="unknown code"),
+        pytest.param('fastapi-version = "new"', "fastapi-version", id="bad version"),
+        pytest.param('slow-calls = { "a.b" = "teleport" }', "slow-calls", id="unknown category"),
+    ],
+)
+def test_config_errors_exit_2_naming_file_and_key(project: Path, table: str, key: str) -> None:
+    (project / "pyproject.toml").write_text(f"[tool.bgtask-lint]\n{table}\n")
+    result = bgtask_lint("check", "--no-cache", ".", cwd=project)
+    assert result.returncode == 2
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1
+    assert "pyproject.toml" in message and key in message
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_pyproject_exit_2(project: Path) -> None:
+    (project / "pyproject.toml").write_text("[tool.bgtask-lint]\nselect = [\n")
+    result = bgtask_lint("check", "--no-cache", ".", cwd=project)
+    assert result.returncode == 2 and "pyproject.toml" in result.stderr
+
+
+def test_explicit_config_file(project: Path) -> None:
+    cfg = project / "lint.toml"
+    cfg.write_text('select = ["BGT101"]\n')
+    result = bgtask_lint("check", "--no-cache", "--config", str(cfg), "--output-format", "json", ".", cwd=project)
+    assert {d["code"] for d in json.loads(result.stdout)} == {"BGT101"}
+
+
+def test_missing_path_exit_2(project: Path) -> None:
+    result = bgtask_lint("check", "--no-cache", "nope.py", cwd=project)
+    assert result.returncode == 2 and "nope.py" in result.stderr
+
+
+def test_unparsable_file_is_reported_and_the_run_goes_on(project: Path) -> None:
+    (project / "broken.py").write_text("def broken(:\n    pass\n")
+    result = bgtask_lint("check", "--no-cache", "--output-format", "json", ".", cwd=project)
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert any(d["code"] == "BGT101" for d in data)
+    assert any(d["filename"].endswith("broken.py") and d["code"] is None for d in data)
+    assert "Traceback" not in result.stderr
+
+
+def test_stdin_filename(project: Path) -> None:
+    result = bgtask_lint("check", "--no-cache", "--stdin-filename", "app.py", "--output-format", "json",
+                         cwd=project, stdin=APP.replace("requests.post", "requests.put"))  # fmt: skip
+    data = json.loads(result.stdout)
+    assert {d["code"] for d in data} == {"BGT101", "BGT102"}
+    assert "requests.put" in data[0]["message"]
+
+
+def test_cache_gives_the_same_answer(project: Path) -> None:
+    cold = bgtask_lint("check", "--output-format", "json", ".", cwd=project)
+    warm = bgtask_lint("check", "--output-format", "json", "-v", ".", cwd=project)
+    assert json.loads(cold.stdout) == json.loads(warm.stdout)
+    assert (project / ".bgtask_lint_cache").is_dir()
+    assert "0 parsed" in warm.stderr
+
+
+def test_rule_and_rules_commands() -> None:
+    docs = bgtask_lint("rule", "BGT101")
+    assert docs.returncode == 0 and "What it does" in docs.stdout and "Use instead" in docs.stdout
+    table = bgtask_lint("rules")
+    assert table.returncode == 0 and all(f"BGT{n}" in table.stdout for n in (101, 102, 201, 202, 203, 204, 205, 206))
+    assert bgtask_lint("rule", "BGT999").returncode == 2
+
+
+def test_examples_show_every_rule() -> None:
+    result = bgtask_lint("check", "--no-cache", "--output-format", "json", str(EXAMPLES))
+    codes = {d["code"] for d in json.loads(result.stdout)}
+    assert codes >= {"BGT101", "BGT102", "BGT201", "BGT202", "BGT203", "BGT204", "BGT205", "BGT206"}
