@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import pickle
+import signal
 import tempfile
+import time
+from collections import deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from bgtask_lint import __version__
@@ -16,7 +21,6 @@ from bgtask_lint.models import FileError, ModuleFacts, ParseResult
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 CACHE_DIR = ".bgtask_lint_cache"
-PARALLEL_THRESHOLD = 24
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
@@ -177,11 +181,111 @@ def _with_path(facts: ModuleFacts, path: str) -> ModuleFacts:
 
 
 def _parse_all(todo: list[tuple[str, bytes, str, bool]], jobs: int | None) -> Iterable[ParseResult]:
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers <= 1 or len(todo) < PARALLEL_THRESHOLD:
-        return [_parse_one(t) for t in todo]
+    """Parse in worker processes, so that a file that crashes the native parser (deep nesting
+    overflows its stack) or runs too long (quadratic operator chains) costs only that file."""
+    if not todo:
+        return []
+    workers = max(1, min(jobs if jobs is not None else (os.cpu_count() or 1), len(todo)))
+    timeout = float(os.environ.get("BGTASK_LINT_PARSE_TIMEOUT", PARSE_TIMEOUT))
     try:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(_parse_one, todo, chunksize=max(1, len(todo) // (workers * 8))))
-    except Exception:  # noqa: BLE001 - a dead worker: fall back to one process, file by file
+        return _WorkerPool(workers, timeout).run(todo)
+    except OSError:  # no processes to be had: parse here, without the safety net
         return [_parse_one(t) for t in todo]
+
+
+PARSE_TIMEOUT = 10.0
+
+
+def _worker_main(conn: Connection) -> None:
+    while True:
+        try:
+            item = conn.recv()
+        except (EOFError, OSError):
+            return
+        if item is None:
+            return
+        conn.send(_parse_one(item))
+
+
+class _WorkerPool:
+    """Long-lived workers fed one file at a time; a worker that dies or overruns is replaced."""
+
+    def __init__(self, size: int, timeout: float) -> None:
+        methods = multiprocessing.get_all_start_methods()
+        self.ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self.size = size
+        self.timeout = timeout
+
+    def _spawn(self) -> tuple[BaseProcess, Connection]:
+        parent, child = self.ctx.Pipe()
+        proc = self.ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        proc.start()
+        child.close()
+        return proc, parent
+
+    def run(self, todo: list[tuple[str, bytes, str, bool]]) -> list[ParseResult]:
+        results: list[ParseResult | None] = [None] * len(todo)
+        pending = deque(range(len(todo)))
+        idle = [self._spawn() for _ in range(self.size)]
+        busy: dict[Connection, tuple[BaseProcess, int, float]] = {}
+        try:
+            while pending or busy:
+                while pending and idle:
+                    proc, conn = idle.pop()
+                    i = pending.popleft()
+                    conn.send(todo[i])
+                    busy[conn] = (proc, i, time.monotonic())
+                ready = wait([*busy, *(p.sentinel for p, _, _ in busy.values())], timeout=0.2)
+                now = time.monotonic()
+                for conn, (proc, i, started) in list(busy.items()):
+                    path = todo[i][0]
+                    if conn in ready or conn.poll():
+                        try:
+                            results[i] = conn.recv()
+                        except (EOFError, OSError):
+                            results[i] = ParseResult(None, FileError(path, _crash(proc)))
+                            self._retire(proc, conn)
+                            del busy[conn]
+                            idle.append(self._spawn())
+                            continue
+                        del busy[conn]
+                        idle.append((proc, conn))
+                    elif not proc.is_alive():
+                        results[i] = ParseResult(None, FileError(path, _crash(proc)))
+                        self._retire(proc, conn)
+                        del busy[conn]
+                        idle.append(self._spawn())
+                    elif now - started > self.timeout:
+                        results[i] = ParseResult(None, FileError(path, f"parsing took longer than {self.timeout:g} s; skipped"))
+                        self._retire(proc, conn)
+                        del busy[conn]
+                        idle.append(self._spawn())
+        finally:
+            for proc, conn in idle + [(p, c) for c, (p, _, _) in busy.items()]:
+                self._retire(proc, conn, gentle=True)
+        return [r for r in results if r is not None]
+
+    @staticmethod
+    def _retire(proc: BaseProcess, conn: Connection, gentle: bool = False) -> None:
+        if gentle and proc.is_alive():
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+            proc.join(timeout=1)
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        conn.close()
+
+
+def _crash(proc: BaseProcess) -> str:
+    proc.join(timeout=1)
+    code = proc.exitcode
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the parser crashed ({name}); the file is probably too deeply nested"
+    return f"the parser process died (exit code {code})"
