@@ -231,3 +231,30 @@ def test_examples_show_every_rule() -> None:
     result = bgtask_lint("check", "--no-cache", "--output-format", "json", str(EXAMPLES))
     codes = {d["code"] for d in json.loads(result.stdout)}
     assert codes >= {"BGT101", "BGT102", "BGT201", "BGT202", "BGT203", "BGT204", "BGT205", "BGT206"}
+
+
+def test_baseline_survives_line_shifts_and_reports_new_findings(project: Path) -> None:
+    assert bgtask_lint("check", "--no-cache", "--write-baseline", "baseline.json", ".", cwd=project).returncode == 0
+    data = json.loads((project / "baseline.json").read_text())
+    assert len(data["findings"]) == 2
+    app = project / "app.py"
+    app.write_text("# an unrelated edit that shifts every line\n\n" + app.read_text())
+    assert bgtask_lint("check", "--no-cache", "--baseline", "baseline.json", ".", cwd=project).returncode == 0
+    app.write_text(app.read_text() + '\n\n@app.get("/other")\nasync def other():\n    requests.get("https://example.com")\n')
+    result = bgtask_lint("check", "--no-cache", "--baseline", "baseline.json", "--output-format", "json", ".", cwd=project)
+    assert result.returncode == 1
+    assert {d["location"]["row"] for d in json.loads(result.stdout)} == {17}
+
+
+def test_baseline_from_another_directory(project: Path) -> None:
+    bgtask_lint("check", "--no-cache", "--write-baseline", "baseline.json", ".", cwd=project)
+    sub = project / "sub"
+    sub.mkdir()
+    result = bgtask_lint("check", "--no-cache", "--baseline", "../baseline.json", "..", cwd=sub)
+    assert result.returncode == 0, result.stdout
+
+
+def test_bad_baseline_exit_2(project: Path) -> None:
+    (project / "baseline.json").write_text("{not json")
+    result = bgtask_lint("check", "--no-cache", "--baseline", "baseline.json", ".", cwd=project)
+    assert result.returncode == 2 and "baseline.json" in result.stderr

@@ -62,16 +62,21 @@ def cli(ctx: click.Context, color: bool | None) -> None:
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="Read settings from this file.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the facts cache.")
 @click.option("--stdin-filename", help="Lint standard input as if it were this file.")
+@click.option("--baseline", type=click.Path(path_type=Path), help="Report only findings not in this baseline file.")
+@click.option("--write-baseline", type=click.Path(path_type=Path), help="Write the current findings as a baseline.")
+@click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODE` comments to every reported line.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Print what was parsed and cached.")
 @click.pass_obj
 def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, diff: bool, show_fixes: bool,
           output_format: str, select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
           exit_zero: bool, statistics: bool, config_file: Path | None, no_cache: bool, stdin_filename: str | None,
-          quiet: bool, verbose: bool) -> None:  # fmt: skip
+          baseline: Path | None, write_baseline: Path | None, add_noqa: bool, quiet: bool,
+          verbose: bool) -> None:  # fmt: skip
     """Lint PATHS (default: the current directory)."""
     from bgtask_lint.config import ConfigError, find_config, from_overrides, load_config
     from bgtask_lint.engine import run
+    from bgtask_lint.project import find_project_root
     from bgtask_lint.report import Report, render
 
     err = click.get_text_stream("stderr")
@@ -95,6 +100,29 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
             click.echo(f"error: {p}: no such file or directory", err=True)
         raise SystemExit(EXIT_ERROR)
     result = run(paths, config, use_cache=not no_cache, overlay=overlay)
+    root = os.getcwd()
+    # fingerprints are relative to the project, so a baseline works from any working directory
+    project = str(find_project_root(Path(paths[0]))) if os.path.lexists(paths[0]) else root
+    if write_baseline is not None:
+        from bgtask_lint.adoption import write_baseline as write
+
+        count = write(write_baseline, result.diagnostics, project)
+        click.echo(f"Wrote {count} finding{'s' if count != 1 else ''} to {write_baseline}", err=True)
+        raise SystemExit(EXIT_CLEAN)
+    if baseline is not None:
+        from bgtask_lint.adoption import BaselineError, load_baseline
+
+        try:
+            result.diagnostics = load_baseline(baseline).filter(result.diagnostics, project)
+        except BaselineError as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise SystemExit(EXIT_ERROR) from None
+    if add_noqa:
+        from bgtask_lint.fixes import add_noqa_comments
+
+        added = add_noqa_comments(result)
+        click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.", err=True)
+        raise SystemExit(EXIT_CLEAN)
     fixed = 0
     applied: list = []
     if fix or diff:
@@ -113,7 +141,7 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
     hidden = sum(1 for d in result.diagnostics if d.fix and d.fix.applicability == "unsafe" and not unsafe_fixes)
     report = Report(
         diagnostics=tuple(result.diagnostics), errors=tuple(result.errors), rules=_rule_metas(), fixed=fixed,
-        unsafe_fixable_hidden=hidden, fixable=fixable, sources=result.sources, root=os.getcwd(),
+        unsafe_fixable_hidden=hidden, fixable=fixable, sources=result.sources, root=root,
     )  # fmt: skip
     out = err if stdin_filename and fix else click.get_text_stream("stdout")
     render(report, output_format, out, color=opts.color, statistics=statistics, show_fixes=show_fixes, quiet=quiet)

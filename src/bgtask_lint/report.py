@@ -20,6 +20,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
+from bgtask_lint.adoption import fingerprint
 from bgtask_lint.models import Diagnostic, Edit, FileError, Location
 
 TOOL = "bgtask-lint"
@@ -94,17 +95,6 @@ def _error_where(error: FileError, path: str) -> str:
 def _applicable(d: Diagnostic, report: Report) -> bool:
     """Whether ``--fix`` as invoked applies the fix: unsafe fixes count only when none are hidden."""
     return d.fix is not None and (d.fix.applicability == "safe" or report.unsafe_fixable_hidden == 0)
-
-
-def fingerprint(d: Diagnostic, root: str | None = None) -> str:
-    """A finding's identity that survives line shifts: code, path, enclosing function and call text.
-
-    Whitespace is dropped from the call text, so reformatting a call does not change it. With ``root``
-    the path is taken relative to it, so that checkouts in different places agree.
-    """
-    path = (_relpath(d.path, root) if root is not None else d.path).replace("\\", "/")
-    payload = "\0".join((d.code, path, d.function, "".join(d.snippet.split())))
-    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def _isatty(stream: TextIO) -> bool:
