@@ -1,0 +1,566 @@
+"""Apply the fixes findings carry: libcst codemods that find their target call by ordinal, re-linted until stable."""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import difflib
+import io
+import os
+import shutil
+import tempfile
+import tokenize
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import libcst as cst
+from libcst.codemod import CodemodContext, ContextAwareTransformer
+from libcst.codemod.visitors import AddImportsVisitor
+
+from bgtask_lint.config import Config
+from bgtask_lint.engine import Result, run
+from bgtask_lint.models import Diagnostic, Fix
+from bgtask_lint.summarize import dotted
+
+KINDS = ("move", "unwrap-task", "drop-await", "wrap-try")
+SPAWNERS = ("create_task", "ensure_future")  # ``asyncio.create_task(f(x))``: the target is the spawner
+LOGGER_NAMES = ("logger", "log", "_log", "LOGGER", "_logger")
+BT = "BackgroundTasks"
+
+Edit = Callable[[cst.CSTNode], cst.CSTNode]
+
+
+class FixError(Exception):
+    """A fix that cannot be applied: its target is missing or has an unexpected shape, or the result does not parse."""
+
+
+@dataclass
+class FixOutcome:
+    fixed: int  # number of findings fixed
+    applied: list[str]  # "path:row: CODE message" per fixed finding, then "path: ..." lines for fixes that failed
+    diff: str  # unified diff of all changes, "" when none
+    sources: dict[str, str]  # path -> new source text, for every changed file
+    result: Result  # the engine result after fixing (re-linted against the new texts)
+
+
+# --------------------------------------------------------------------------- finding targets
+
+
+@dataclass(frozen=True)
+class Target:
+    call: cst.Call
+    ancestors: tuple[cst.CSTNode, ...]  # outermost (the module) first, the call's parent last
+
+
+class _CallWalker(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.stack: list[cst.CSTNode] = []
+        self.calls: list[Target] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Call):
+            self.calls.append(Target(node, tuple(self.stack)))
+        self.stack.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.stack.pop()
+
+
+def calls_by_ordinal(module: cst.Module) -> list[Target]:
+    """Every ``Call`` with its ancestors; the list index is the call's ordinal (summarize.py's pre-order)."""
+    walker = _CallWalker()
+    module.visit(walker)
+    return walker.calls
+
+
+def _innermost(target: Target, kind: type[cst.CSTNode], what: str) -> int:
+    """Index (in ``target.ancestors``) of the nearest ancestor of type ``kind``."""
+    for i in range(len(target.ancestors) - 1, -1, -1):
+        if isinstance(target.ancestors[i], kind):
+            return i
+    raise FixError(f"the call is not inside a {what}")
+
+
+def _region(fix: Fix, target: Target) -> tuple[int, ...]:
+    """Ids of the nodes from the module down to the node the fix rewrites (the region's own id last)."""
+    if fix.kind == "move":
+        i = _innermost(target, cst.BaseSmallStatement, "statement")
+    elif fix.kind == "wrap-try":
+        i = _innermost(target, cst.FunctionDef, "function")
+    elif fix.kind == "drop-await" and isinstance(target.ancestors[-1], cst.Await):
+        i = len(target.ancestors) - 1
+    elif fix.kind in KINDS:
+        return (*map(id, target.ancestors), id(target.call))
+    else:
+        raise FixError(f"unknown fix kind {fix.kind!r}")
+    return tuple(map(id, target.ancestors[: i + 1]))
+
+
+# --------------------------------------------------------------------------- planning edits
+
+
+def _is_docstring(stmt: cst.BaseStatement) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )  # fmt: skip
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    out: set[str] = set()
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Name):
+            out.add(cur.value)
+        stack.extend(cur.children)
+    return out
+
+
+def _callable_first(call: cst.Call) -> list[cst.Arg]:
+    """``f(a, k=1)`` -> the arguments ``f, a, k=1``; a multi-line call stays multi-line."""
+    ws = call.whitespace_before_args
+    multi = call.args and isinstance(ws, cst.ParenthesizedWhitespace)
+    comma = cst.Comma(whitespace_after=ws) if multi else cst.MaybeSentinel.DEFAULT
+    return [cst.Arg(call.func, comma=comma), *call.args]
+
+
+def _add_kwonly(params: cst.Parameters, new: cst.Param, ws: cst.BaseParenthesizableWhitespace) -> cst.Parameters:
+    """Append a keyword-only parameter (before ``**kwargs``), adding a bare ``*`` when there is no ``*``/``*args``."""
+    multi = isinstance(ws, cst.ParenthesizedWhitespace)
+    sep: cst.Comma | cst.MaybeSentinel = cst.Comma(whitespace_after=ws) if multi else cst.MaybeSentinel.DEFAULT
+    order: list[cst.CSTNode] = [*params.posonly_params]
+    if isinstance(params.posonly_ind, cst.ParamSlash):
+        order.append(params.posonly_ind)
+    order += params.params
+    if isinstance(params.star_arg, (cst.Param, cst.ParamStar)):
+        order.append(params.star_arg)
+    order += params.kwonly_params
+    if params.star_kwarg is None and order:
+        # the new parameter becomes the last one: it takes over the trailing comma and the space before ``)``
+        prev = order[-1]
+        new = new.with_changes(comma=prev.comma)  # type: ignore[attr-defined]
+        changes: dict[str, object] = {"comma": sep}
+        if isinstance(prev, cst.Param):
+            new = new.with_changes(whitespace_after_param=prev.whitespace_after_param)
+            changes["whitespace_after_param"] = cst.SimpleWhitespace("")
+        params = params.deep_replace(prev, prev.with_changes(**changes))  # type: ignore[assignment]
+    else:
+        new = new.with_changes(comma=sep)
+    star = params.star_arg
+    if not isinstance(star, (cst.Param, cst.ParamStar)):
+        star = cst.ParamStar(comma=sep if multi else cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    return params.with_changes(star_arg=star, kwonly_params=[*params.kwonly_params, new])
+
+
+class _Planner:
+    """Turns fixes into edits keyed by the original node they rewrite; remembers per-module decisions."""
+
+    def __init__(self, module: cst.Module, context: CodemodContext) -> None:
+        self.module = module
+        self.context = context
+        self.edits: dict[int, list[Edit]] = defaultdict(list)
+        self.bt_names: dict[int, str] = {}
+        self.logger: str | None = None
+        self.annotation: cst.BaseExpression | None = None
+        self.bt_aliases, self.fastapi_module, self.from_fastapi = self._imports()
+
+    def edit(self, node: cst.CSTNode, change: Edit) -> None:
+        self.edits[id(node)].append(change)
+
+    def plan(self, fix: Fix, target: Target) -> None:
+        {"move": self.move, "unwrap-task": self.unwrap_task, "drop-await": self.drop_await,
+         "wrap-try": self.wrap_try}[fix.kind](target)  # fmt: skip
+
+    def _imports(self) -> tuple[set[str], str | None, cst.ImportFrom | None]:
+        """(local names bound to BackgroundTasks, alias of ``import fastapi``, the first ``from fastapi import``)."""
+        aliases: set[str] = set()
+        fastapi_module, from_fastapi = None, None
+        for stmt in self.module.body:
+            for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+                if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                    if from_fastapi is None and not small.relative and dotted(small.module) == "fastapi":
+                        from_fastapi = small
+                    for alias in small.names:
+                        if dotted(alias.name) == BT:
+                            aliases.add(alias.evaluated_alias or BT)
+                elif isinstance(small, cst.Import):
+                    for alias in small.names:
+                        if dotted(alias.name) == "fastapi":
+                            fastapi_module = alias.evaluated_alias or "fastapi"
+        return aliases, fastapi_module, from_fastapi
+
+    # ---- move: ``f(a)`` / ``await f(a)`` / ``_ = f(a)`` -> ``<bt>.add_task(f, a)``
+
+    def move(self, target: Target) -> None:
+        i = _innermost(target, cst.BaseSmallStatement, "statement")
+        stmt = target.ancestors[i]
+        whole = isinstance(stmt, cst.Expr) or (
+            isinstance(stmt, cst.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0].target, cst.Name)
+        )
+        value = stmt.value if whole else None  # type: ignore[attr-defined]
+        if (value.expression if isinstance(value, cst.Await) else value) is not target.call:
+            raise FixError("the call is not a whole statement")
+        moved = target.call
+        if (dotted(moved.func) or "").split(".")[-1] in SPAWNERS:
+            first = moved.args[0] if moved.args else None
+            if first is None or first.keyword is not None or first.star or not isinstance(first.value, cst.Call):
+                raise FixError("the task does not wrap a call")
+            moved = first.value
+        func_i = _innermost(target, cst.FunctionDef, "function")
+        if any(isinstance(a, (cst.Lambda, cst.ClassDef)) for a in target.ancestors[func_i:]):
+            raise FixError("the call is not directly in the handler")
+        bt = self._background_tasks(target.ancestors[func_i])  # type: ignore[arg-type]
+        add = cst.Call(cst.Attribute(cst.Name(bt), cst.Name("add_task")), _callable_first(moved),
+                       whitespace_before_args=moved.whitespace_before_args)  # fmt: skip
+        self.edit(stmt, lambda old: cst.Expr(add, semicolon=old.semicolon))  # type: ignore[attr-defined]
+
+    def _is_bt(self, ann: cst.BaseExpression) -> bool:
+        if isinstance(ann, cst.Subscript) and (dotted(ann.value) or "").split(".")[-1] == "Annotated":
+            first = ann.slice[0].slice if ann.slice else None
+            return isinstance(first, cst.Index) and self._is_bt(first.value)
+        if isinstance(ann, cst.SimpleString):
+            text = ann.evaluated_value
+            return isinstance(text, str) and text.split(".")[-1] in {BT, *self.bt_aliases}
+        return (dotted(ann) or "").split(".")[-1] in {BT, *self.bt_aliases}
+
+    def _background_tasks(self, func: cst.FunctionDef) -> str:
+        """The name of the function's BackgroundTasks parameter, added (keyword-only) when there is none."""
+        if id(func) in self.bt_names:
+            return self.bt_names[id(func)]
+        p = func.params
+        for param in (*p.posonly_params, *p.params, *p.kwonly_params):
+            if param.annotation is not None and self._is_bt(param.annotation.annotation):
+                self.bt_names[id(func)] = param.name.value
+                return param.name.value
+        taken = _names_in(func)
+        name = "background_tasks"
+        while name in taken:
+            name += "_"
+        new = cst.Param(cst.Name(name), cst.Annotation(self._bt_annotation()))
+        self.edit(func, lambda f: f.with_changes(  # type: ignore[attr-defined]
+            params=_add_kwonly(f.params, new, f.whitespace_before_params)))  # type: ignore[attr-defined]
+        self.bt_names[id(func)] = name
+        return name
+
+    def _bt_annotation(self) -> cst.BaseExpression:
+        """``BackgroundTasks`` (imported when needed, once per module), or ``fastapi.BackgroundTasks``."""
+        if self.annotation is None:
+            if self.bt_aliases:
+                self.annotation = cst.Name(min(self.bt_aliases))
+            elif self.fastapi_module and self.from_fastapi is None:
+                self.annotation = cst.parse_expression(f"{self.fastapi_module}.{BT}")
+            else:
+                if self.from_fastapi is not None:
+                    self.edit(self.from_fastapi, lambda node: _with_name(node, BT))  # type: ignore[arg-type]
+                else:
+                    AddImportsVisitor.add_needed_import(self.context, "fastapi", BT)
+                self.annotation = cst.Name(BT)
+        return self.annotation
+
+    # ---- unwrap-task: ``add_task(f(x))`` -> ``add_task(f, x)``
+    # ---- drop-await: ``await t.add_task(...)`` -> ``t.add_task(...)``
+
+    def unwrap_task(self, target: Target) -> None:
+        call = target.call
+        first = call.args[0] if call.args else None
+        if first is None or first.keyword is not None or first.star:
+            raise FixError("the task has no positional first argument")
+        inner = first.value.expression if isinstance(first.value, cst.Await) else first.value
+        if not isinstance(inner, cst.Call):
+            raise FixError("the first argument is not a call")
+        args = _callable_first(inner)
+        args[-1] = args[-1].with_changes(comma=first.comma)  # the outer layout decides what follows
+        args += call.args[1:]
+        self.edit(call, lambda old: old.with_changes(args=args))
+
+    def drop_await(self, target: Target) -> None:
+        parent = target.ancestors[-1]
+        if not isinstance(parent, cst.Await):
+            raise FixError("the call is not awaited")
+
+        def drop(old: cst.CSTNode) -> cst.CSTNode:
+            assert isinstance(old, cst.Await)
+            return old.expression.with_changes(lpar=old.lpar, rpar=old.rpar) if old.lpar else old.expression
+
+        self.edit(parent, drop)
+
+    # ---- wrap-try: the task function's body -> ``try: ... except Exception: logger.exception(...)``
+
+    def wrap_try(self, target: Target) -> None:
+        func = target.ancestors[_innermost(target, cst.FunctionDef, "function")]
+        assert isinstance(func, cst.FunctionDef)
+        line = f'{self._logger()}.exception("background task {func.name.value} failed")'
+        self.edit(func, lambda f: f.with_changes(body=_wrapped(f.body, line)))  # type: ignore[attr-defined]
+
+    def _logger(self) -> str:
+        if self.logger is not None:
+            return self.logger
+        for stmt in self.module.body:
+            for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+                names: list[str] = []
+                if isinstance(small, cst.Assign):
+                    names = [t.target.value for t in small.targets if isinstance(t.target, cst.Name)]
+                elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value:
+                    names = [small.target.value]
+                elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                    names = [a.evaluated_alias or a.evaluated_name for a in small.names]
+                found = next((n for n in names if n in LOGGER_NAMES), None)
+                if found is not None:
+                    self.logger = found
+                    return found
+        AddImportsVisitor.add_needed_import(self.context, "logging")
+        self.edit(self.module, _insert_logger)
+        self.logger = "logger"
+        return "logger"
+
+
+def _import_key(name: str) -> tuple[int, str]:
+    """isort/ruff order-by-type: CONSTANTS, Classes, functions; case-insensitive within each."""
+    return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name.lower())
+
+
+def _with_name(node: cst.ImportFrom, name: str) -> cst.ImportFrom:
+    """Add ``name`` to a ``from m import ...``: in order when the names are sorted, else at the end."""
+    assert not isinstance(node.names, cst.ImportStar)
+    names = list(node.names)
+    keys = [_import_key(a.evaluated_name) for a in names]
+    at = bisect.bisect(keys, _import_key(name)) if keys == sorted(keys) else len(names)
+    sep = names[0].comma if len(names) > 1 else cst.MaybeSentinel.DEFAULT
+    new = cst.ImportAlias(cst.Name(name), comma=sep)
+    if at == len(names):  # the new last name takes over a trailing comma in parentheses
+        new, names[-1] = new.with_changes(comma=names[-1].comma), names[-1].with_changes(comma=sep)
+    names.insert(at, new)
+    return node.with_changes(names=names)
+
+
+def _wrapped(body: cst.BaseSuite, handler_line: str) -> cst.BaseSuite:
+    if isinstance(body, cst.SimpleStatementSuite):
+        body = cst.IndentedBlock([cst.SimpleStatementLine(body.body)], header=body.trailing_whitespace)
+    assert isinstance(body, cst.IndentedBlock)
+    stmts = list(body.body)
+    doc = [stmts.pop(0)] if stmts and _is_docstring(stmts[0]) else []
+    if not stmts:
+        raise FixError("the function has no body to wrap")
+    lines = list(stmts[0].leading_lines)
+    blank = 0
+    while blank < len(lines) and lines[blank].comment is None:
+        blank += 1
+    stmts[0] = stmts[0].with_changes(leading_lines=lines[blank:])
+    handler = cst.ExceptHandler(
+        cst.IndentedBlock([cst.SimpleStatementLine([cst.Expr(cst.parse_expression(handler_line))])]),
+        type=cst.Name("Exception"),
+    )
+    wrapped = cst.Try(cst.IndentedBlock(stmts), handlers=[handler], leading_lines=lines[:blank])
+    return body.with_changes(body=[*doc, wrapped])
+
+
+def _insert_logger(module: cst.CSTNode) -> cst.CSTNode:
+    """``logger = logging.getLogger(__name__)`` after the last top-level import (or the docstring)."""
+    assert isinstance(module, cst.Module)
+    body = list(module.body)
+    imports = [i for i, s in enumerate(body) if isinstance(s, cst.SimpleStatementLine)
+               and all(isinstance(x, (cst.Import, cst.ImportFrom)) for x in s.body)]  # fmt: skip
+    at = imports[-1] + 1 if imports else int(bool(body) and _is_docstring(body[0]))
+    line = cst.parse_statement("logger = logging.getLogger(__name__)\n", module.config_for_parsing)
+    if at < len(body) and not body[at].leading_lines:
+        gap = 2 if isinstance(body[at], (cst.FunctionDef, cst.ClassDef)) else 1
+        body[at] = body[at].with_changes(leading_lines=[cst.EmptyLine()] * gap)
+    body.insert(at, line.with_changes(leading_lines=[cst.EmptyLine()] if at else []))
+    return module.with_changes(body=body)
+
+
+class _Rewriter(ContextAwareTransformer):
+    def __init__(self, context: CodemodContext, edits: dict[int, list[Edit]]) -> None:
+        super().__init__(context)
+        self.edits = edits
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:  # type: ignore[override]
+        updated_node = super().on_leave(original_node, updated_node)  # type: ignore[assignment]
+        for change in self.edits.get(id(original_node), ()):
+            updated_node = change(updated_node)
+        return updated_node
+
+
+# --------------------------------------------------------------------------- one module
+
+
+def _fix_module(source: str, fixes: Sequence[Fix]) -> tuple[str, list[Fix], list[tuple[Fix, str]]]:
+    """(new source, fixes applied, (fix, reason) for fixes that could not be applied). Overlapping fixes:
+    the outermost one is applied, the others wait for the next round. Raises FixError if the result does not parse."""
+    module = cst.parse_module(source)
+    calls = calls_by_ordinal(module)
+    failed: list[tuple[Fix, str]] = []
+    regions: list[tuple[tuple[int, ...], Fix, Target]] = []
+    for fix in {(f.kind, f.target): f for f in fixes}.values():
+        if not 0 <= fix.target < len(calls):
+            failed.append((fix, f"no call #{fix.target} in the module"))
+            continue
+        try:
+            path = _region(fix, calls[fix.target])
+        except FixError as exc:
+            failed.append((fix, str(exc)))
+            continue
+        regions.append((path, fix, calls[fix.target]))
+    context = CodemodContext()
+    planner = _Planner(module, context)
+    taken: set[int] = set()
+    applied: list[Fix] = []
+    for path, fix, target in sorted(regions, key=lambda r: (len(r[0]), r[1].target)):
+        if taken.intersection(path):
+            continue  # inside a region another fix rewrites: next round
+        try:
+            planner.plan(fix, target)
+        except FixError as exc:
+            failed.append((fix, str(exc)))
+            continue
+        taken.add(path[-1])
+        applied.append(fix)
+    if not applied:
+        return source, [], failed
+    new = module.visit(_Rewriter(context, planner.edits))
+    new = AddImportsVisitor(context).transform_module(new)
+    code = new.code
+    try:
+        cst.parse_module(code)
+    except cst.ParserSyntaxError as exc:
+        raise FixError(f"the fixed code does not parse: {' '.join(str(exc).split())}") from None
+    return code, applied, failed
+
+
+def apply_to_source(source: str, fixes: Sequence[Fix]) -> str:
+    """Apply ``fixes`` (by call ordinal) to one module's text; fixes nested in another fix's target wait (see
+    :func:`apply_fixes`). Raises FixError when a fix cannot be applied or the result does not parse."""
+    code, _, failed = _fix_module(source, fixes)
+    if failed:
+        fix, reason = failed[0]
+        raise FixError(f"{fix.kind} fix for call #{fix.target}: {reason}")
+    return code
+
+
+# --------------------------------------------------------------------------- files and rounds
+
+
+class _Stale(FixError):
+    """The file on disk is not the text that was linted."""
+
+
+@dataclass
+class _File:
+    text: str
+    data: bytes | None  # what was read from disk; None for overlay (stdin) files, which are never written
+    encoding: str = "utf-8"
+
+
+def _read(path: str, overlay: dict[str, str], linted: str | None) -> _File:
+    if path in overlay:
+        return _File(overlay[path], None)
+    data = Path(path).read_bytes()
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    text = data.decode(encoding).removeprefix("\ufeff")
+    if linted is not None and text != linted:
+        raise _Stale("changed on disk since it was read; not fixed")
+    return _File(text, data, encoding)
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    real = os.path.realpath(path)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(real), prefix=f".{os.path.basename(real)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        shutil.copymode(real, tmp)
+        os.replace(tmp, real)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _diff(path: str, old: str, new: str) -> str:
+    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                 f"a/{path.lstrip('/')}", f"b/{path.lstrip('/')}", n=3)  # fmt: skip
+    return "".join(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def _applicable(result: Result, unsafe: bool) -> dict[str, list[Diagnostic]]:
+    out: dict[str, list[Diagnostic]] = defaultdict(list)
+    for d in result.diagnostics:
+        if d.fix is not None and (d.fix.applicability == "safe" or unsafe):
+            out[d.path].append(d)
+    return out
+
+
+def apply_fixes(result: Result, config: Config, *, unsafe: bool, write: bool, use_cache: bool = True,
+                overlay: dict[str, str] | None = None, max_rounds: int = 6,
+                project_root: Path | None = None) -> FixOutcome:  # fmt: skip
+    """Apply the applicable fixes, re-lint, and repeat until nothing changes (at most ``max_rounds`` rounds).
+
+    Never raises for one bad file: it is left untouched and reported in ``applied``."""
+    overlay = dict(overlay or {})
+    paths = result.files
+
+    def relint(texts: dict[str, str]) -> Result:  # positions in the final report match the fixed texts
+        return run(paths, config, use_cache=use_cache, overlay={**overlay, **texts}, project_root=project_root)
+
+    files: dict[str, _File] = {}
+    current: dict[str, str] = {}  # path -> fixed text (every round's text parses)
+    done: dict[str, list[str]] = defaultdict(list)  # path -> "path:row: CODE message" of the findings fixed
+    broken: dict[str, str] = {}  # path -> why the file is left alone from now on
+    failures: dict[tuple[str, str, str], str] = {}  # (path, kind, reason) -> line, for fixes that could not apply
+    for _ in range(max_rounds):
+        changed = False
+        for path, diags in sorted(_applicable(result, unsafe).items()):
+            if path in broken:
+                continue
+            try:
+                if path not in files:
+                    files[path] = _read(path, overlay, result.sources.get(path))
+                text = current.get(path, files[path].text)
+                new, applied, failed = _fix_module(text, [d.fix for d in diags if d.fix is not None])
+            except _Stale as exc:
+                broken[path] = f"{path}: {exc}"
+                continue
+            except (FixError, OSError, UnicodeError, SyntaxError, cst.ParserSyntaxError, RecursionError) as exc:
+                broken[path] = f"{path}: fix not applied: {' '.join(str(exc).split())}"  # earlier rounds stay
+                continue
+            for fix, reason in failed:
+                failures.setdefault((path, fix.kind, reason), f"{path}: fix not applied: {fix.kind}: {reason}")
+            keys = {(f.kind, f.target) for f in applied}
+            done[path] += [f"{path}:{d.location.row}: {d.code} {d.message}" for d in diags
+                           if d.fix is not None and (d.fix.kind, d.fix.target) in keys]  # fmt: skip
+            if new != text:
+                current[path] = new
+                changed = True
+        if not changed:
+            break
+        result = relint(current)
+    sources = {p: t for p, t in sorted(current.items()) if t != files[p].text}
+    unwritten = [p for p in sources if write and files[p].data is not None
+                 and not _write(p, sources[p], files[p], broken)]  # fmt: skip
+    if unwritten:  # report what is on disk now
+        for p in unwritten:
+            del sources[p]
+            done.pop(p, None)
+        result = relint(sources)
+    lines = [line for p in sorted(done) if p in sources for line in done[p]]
+    diff = "".join(_diff(p, files[p].text, t) for p, t in sources.items())
+    return FixOutcome(len(lines), [*lines, *failures.values(), *sorted(broken.values())], diff, sources, result)
+
+
+def _write(path: str, text: str, file: _File, broken: dict[str, str]) -> bool:
+    """Write one fixed file unless it changed on disk since it was read; False (and a reason in ``broken``) if not."""
+    try:
+        if Path(path).read_bytes() != file.data:
+            broken[path] = f"{path}: changed on disk since it was read; not fixed"
+            return False
+        _write_atomic(path, text.encode(file.encoding))
+    except (OSError, UnicodeError) as exc:
+        broken[path] = f"{path}: cannot write: {exc}"
+        return False
+    return True
