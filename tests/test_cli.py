@@ -258,3 +258,23 @@ def test_bad_baseline_exit_2(project: Path) -> None:
     (project / "baseline.json").write_text("{not json")
     result = bgtask_lint("check", "--no-cache", "--baseline", "baseline.json", ".", cwd=project)
     assert result.returncode == 2 and "baseline.json" in result.stderr
+
+
+def test_add_noqa_silences_every_finding(project: Path) -> None:
+    result = bgtask_lint("check", "--no-cache", "--add-noqa", ".", cwd=project)
+    assert result.returncode == 0, result.stderr
+    line = (project / "app.py").read_text().splitlines()[8]
+    assert line.endswith("# noqa: BGT101, BGT102")
+    assert bgtask_lint("check", "--no-cache", ".", cwd=project).returncode == 0
+
+
+def test_json_fix_edits_rewrite_the_source(project: Path) -> None:
+    result = bgtask_lint("check", "--no-cache", "--output-format", "json", "app.py", cwd=project)
+    fix = next(d for d in json.loads(result.stdout) if d["code"] == "BGT101")["fix"]
+    lines = (project / "app.py").read_text().splitlines(keepends=True)
+    for edit in sorted(fix["edits"], key=lambda e: e["location"]["row"], reverse=True):
+        start, end = edit["location"]["row"] - 1, edit["end_location"]["row"] - 1
+        lines[start:end] = [edit["content"]]
+    fixed = "".join(lines)
+    compile(fixed, "app.py", "exec")
+    assert "background_tasks.add_task(requests.post" in fixed

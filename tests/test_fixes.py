@@ -36,7 +36,7 @@ def lint(path: Path, root: Path, overlay: dict[str, str] | None = None) -> Resul
 
 
 def fix(path: Path, root: Path | None = None, *, write: bool = False, unsafe: bool = True) -> FixOutcome:
-    root = root or path.parent
+    root = root or path  # each case is its own project: the index covers that file alone
     return apply_fixes(lint(path, root), Config(), unsafe=unsafe, write=write, use_cache=False, project_root=root)
 
 
@@ -89,15 +89,15 @@ def test_fixture(case: Path) -> None:
             golden.unlink()
     expected = golden.read_text() if golden.exists() else original
     assert new == expected
-    assert not [line for line in outcome.applied if "not applied" in line or "not fixed" in line]
+    assert not [line for line in outcome.problems if "not applied" in line or "not fixed" in line]
     assert (outcome.fixed > 0) == (new != original)
     assert (outcome.diff != "") == (new != original)
     cst.parse_module(new)
     # convergence: the final re-lint (of the fixed text) has nothing left to fix
     assert applicable(outcome.result) == []
     # applying again changes nothing
-    again = apply_fixes(lint(case, case.parent, {path: new}), Config(), unsafe=True, write=False, use_cache=False,
-                        overlay={path: new}, project_root=case.parent)  # fmt: skip
+    again = apply_fixes(lint(case, case, {path: new}), Config(), unsafe=True, write=False, use_cache=False,
+                        overlay={path: new}, project_root=case)  # fmt: skip
     assert again.sources == {} and again.fixed == 0
     assert case.read_text() == original  # write=False never writes
 
@@ -533,7 +533,7 @@ def test_file_changed_after_the_lint_is_not_fixed(tmp_path: Path) -> None:
     path.write_text(path.read_text() + "# edited\n")
     outcome = apply_fixes(result, Config(), unsafe=True, write=True, use_cache=False, project_root=tmp_path)
     assert path.read_text().endswith("# edited\n") and FIXED_LINE not in path.read_text()
-    assert outcome.applied == [f"{path}: changed on disk since it was read; not fixed"]
+    assert outcome.applied == [] and outcome.problems == [f"{path}: changed on disk since it was read; not fixed"]
     assert outcome.fixed == 0 and outcome.sources == {}
 
 
@@ -548,7 +548,7 @@ def test_file_changed_while_fixing_is_not_overwritten(tmp_path: Path, monkeypatc
     monkeypatch.setattr(fixes_module, "run", relint_and_edit)
     outcome = apply_fixes(result, Config(), unsafe=True, write=True, use_cache=False, project_root=tmp_path)
     assert path.read_text() == "# someone else\n"
-    assert outcome.applied == [f"{path}: changed on disk since it was read; not fixed"]
+    assert outcome.applied == [] and outcome.problems == [f"{path}: changed on disk since it was read; not fixed"]
     assert outcome.fixed == 0 and outcome.sources == {} and outcome.diff == ""
     assert outcome.result.diagnostics == []  # the final report describes what is on disk
 
@@ -572,7 +572,7 @@ def test_a_bad_fix_is_reported_not_raised(tmp_path: Path) -> None:
     result = Result(diagnostics=[bad], errors=[], files=[str(path)], sources={str(path): text})
     outcome = apply_fixes(result, Config(), unsafe=True, write=True, use_cache=False, project_root=tmp_path)
     assert outcome.fixed == 0 and outcome.sources == {} and path.read_text() == text
-    assert outcome.applied == [f"{path}: fix not applied: move: no call #99 in the module"]
+    assert outcome.problems == [f"{path}: fix not applied: move: no call #99 in the module"]
 
 
 def test_unparsable_file_is_reported_not_raised(tmp_path: Path) -> None:
@@ -581,7 +581,7 @@ def test_unparsable_file_is_reported_not_raised(tmp_path: Path) -> None:
     bad = Diagnostic("BGT101", "x", "m", str(path), 0, fix=Fix("unsafe", "", "move", 0))
     result = Result(diagnostics=[bad], errors=[], files=[str(path)], sources={})
     outcome = apply_fixes(result, Config(), unsafe=True, write=True, use_cache=False, project_root=tmp_path)
-    assert outcome.fixed == 0 and len(outcome.applied) == 1 and "fix not applied" in outcome.applied[0]
+    assert outcome.fixed == 0 and len(outcome.problems) == 1 and "fix not applied" in outcome.problems[0]
 
 
 # --------------------------------------------------------------------------- the CLI

@@ -131,12 +131,18 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
         outcome = apply_fixes(result, config, unsafe=unsafe_fixes, write=not diff and not stdin_filename,
                               use_cache=not no_cache, overlay=overlay)  # fmt: skip
         fixed, applied = outcome.fixed, outcome.applied
+        for problem in outcome.problems:
+            click.echo(f"warning: {problem}", err=True)
         if diff:
             sys.stdout.write(outcome.diff)
             raise SystemExit(EXIT_FINDINGS if outcome.diff else EXIT_CLEAN)
         if stdin_filename:
             sys.stdout.write(outcome.sources.get(stdin_filename, overlay[stdin_filename]))  # type: ignore[index]
         result = outcome.result
+    if result.diagnostics and any(d.fix for d in result.diagnostics):
+        from bgtask_lint.fixes import with_edits
+
+        result = with_edits(result)
     fixable = sum(1 for d in result.diagnostics if d.fix and (d.fix.applicability == "safe" or unsafe_fixes))
     hidden = sum(1 for d in result.diagnostics if d.fix and d.fix.applicability == "unsafe" and not unsafe_fixes)
     report = Report(
@@ -144,7 +150,7 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
         unsafe_fixable_hidden=hidden, fixable=fixable, sources=result.sources, root=root,
     )  # fmt: skip
     out = err if stdin_filename and fix else click.get_text_stream("stdout")
-    render(report, output_format, out, color=opts.color, statistics=statistics, show_fixes=show_fixes, quiet=quiet)
+    render(report, output_format, out, color=opts.color, statistics=statistics, show_fixes=True, quiet=quiet)
     if show_fixes and applied:
         for line in applied:
             click.echo(f"Fixed: {line}", err=True)

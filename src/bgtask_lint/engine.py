@@ -27,6 +27,7 @@ class Result:
     parsed: int = 0
     cached: int = 0
     index: ProjectIndex | None = None
+    project_root: Path | None = None  # the root the caller fixed, if any (re-lints reuse it)
 
 
 def run(
@@ -79,6 +80,7 @@ def run(
         parsed=loaded.parsed,
         cached=loaded.cached,
         index=index,
+        project_root=project_root,
     )
 
 

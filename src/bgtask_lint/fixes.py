@@ -12,7 +12,7 @@ import tempfile
 import tokenize
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import libcst as cst
@@ -21,7 +21,8 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from bgtask_lint.config import Config
 from bgtask_lint.engine import Result, run
-from bgtask_lint.models import Diagnostic, Fix
+from bgtask_lint.models import Diagnostic, Fix, Location
+from bgtask_lint.models import Edit as ModelEdit
 from bgtask_lint.summarize import dotted
 
 KINDS = ("move", "unwrap-task", "drop-await", "wrap-try")
@@ -39,10 +40,11 @@ class FixError(Exception):
 @dataclass
 class FixOutcome:
     fixed: int  # number of findings fixed
-    applied: list[str]  # "path:row: CODE message" per fixed finding, then "path: ..." lines for fixes that failed
+    applied: list[str]  # "path:row: CODE message" per fixed finding
     diff: str  # unified diff of all changes, "" when none
     sources: dict[str, str]  # path -> new source text, for every changed file
     result: Result  # the engine result after fixing (re-linted against the new texts)
+    problems: list[str] = field(default_factory=list)  # "path: ..." for fixes or files that could not be fixed
 
 
 # --------------------------------------------------------------------------- finding targets
@@ -499,6 +501,7 @@ def _applicable(result: Result, unsafe: bool) -> dict[str, list[Diagnostic]]:
 def apply_fixes(result: Result, config: Config, *, unsafe: bool, write: bool, use_cache: bool = True,
                 overlay: dict[str, str] | None = None, max_rounds: int = 6,
                 project_root: Path | None = None) -> FixOutcome:  # fmt: skip
+    project_root = project_root or result.project_root
     """Apply the applicable fixes, re-lint, and repeat until nothing changes (at most ``max_rounds`` rounds).
 
     Never raises for one bad file: it is left untouched and reported in ``applied``."""
@@ -550,7 +553,7 @@ def apply_fixes(result: Result, config: Config, *, unsafe: bool, write: bool, us
         result = relint(sources)
     lines = [line for p in sorted(done) if p in sources for line in done[p]]
     diff = "".join(_diff(p, files[p].text, t) for p, t in sources.items())
-    return FixOutcome(len(lines), [*lines, *failures.values(), *sorted(broken.values())], diff, sources, result)
+    return FixOutcome(len(lines), lines, diff, sources, result, [*failures.values(), *sorted(broken.values())])
 
 
 def _write(path: str, text: str, file: _File, broken: dict[str, str]) -> bool:
@@ -564,3 +567,57 @@ def _write(path: str, text: str, file: _File, broken: dict[str, str]) -> bool:
         broken[path] = f"{path}: cannot write: {exc}"
         return False
     return True
+
+
+# --------------------------------------------------------------------------- edits for reports, noqa
+
+
+def with_edits(result: Result) -> Result:
+    """Fill each fix's ``edits`` (one replacement covering what changes) for JSON, SARIF and the full output."""
+    out = []
+    for d in result.diagnostics:
+        text = result.sources.get(d.path)
+        if d.fix is None or text is None or d.fix.edits:
+            out.append(d)
+            continue
+        try:
+            new = apply_to_source(text, [d.fix])
+        except (FixError, cst.ParserSyntaxError, RecursionError):
+            out.append(replace(d, fix=None, no_fix_reason="the fix could not be applied to this code"))
+            continue
+        out.append(replace(d, fix=replace(d.fix, edits=_line_edits(text, new))))
+    result.diagnostics = out
+    return result
+
+
+def _line_edits(old: str, new: str) -> tuple[ModelEdit, ...]:
+    """One edit per changed block of lines (whole lines replaced), like ruff's multi-edit fixes."""
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    edits = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag != "equal":
+            edits.append(ModelEdit("".join(b[j1:j2]), Location(i1 + 1, 1), Location(i2 + 1, 1)))
+    return tuple(edits)
+
+
+def add_noqa_comments(result: Result) -> int:
+    """Write ``# noqa: CODE`` on every reported line; returns how many lines changed. Files stay parseable."""
+    from bgtask_lint.adoption import add_noqa_to_source
+
+    by_path: dict[str, list[Diagnostic]] = defaultdict(list)
+    for d in result.diagnostics:
+        by_path[d.path].append(d)
+    changed = 0
+    for path, diags in sorted(by_path.items()):
+        try:
+            file = _read(path, {}, result.sources.get(path))
+            new = add_noqa_to_source(file.text, diags)
+            if new == file.text:
+                continue
+            cst.parse_module(new)
+            if not _write(path, new, file, {}):
+                continue
+        except (FixError, OSError, UnicodeError, cst.ParserSyntaxError):
+            continue
+        changed += sum(1 for a, b in zip(file.text.splitlines(), new.splitlines()) if a != b)
+    return changed
