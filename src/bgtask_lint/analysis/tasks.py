@@ -49,7 +49,15 @@ def task_sites(index: ProjectIndex) -> Iterator[TaskSite]:
                 continue
             func = _func_arg(call)
             target = task_value(index, scoped, func) if func is not None else None
-            yield TaskSite(scoped, call, kind, func, target, index.scoped(target))
+            yield TaskSite(scoped, call, kind, func, target, task_function(index, target))
+
+
+def task_function(index: ProjectIndex, value: str | None) -> Scoped | None:
+    """The project code that runs as the task: a function or method, an instance's ``__call__``,
+    or a class's ``__init__``."""
+    if value is not None and value.startswith(("obj:", "cls:")):
+        return index.dependency_function(value)
+    return index.scoped(value)
 
 
 def _func_arg(call: CallSite) -> Arg | None:
@@ -65,8 +73,25 @@ def task_value(index: ProjectIndex, owner: Scoped, arg: Arg) -> str | None:
     if arg.partial_of:
         return index.resolve(owner.module, owner.function, arg.partial_of)
     if arg.ref:
-        return index.resolve(owner.module, owner.function, arg.ref)
+        value = index.resolve(owner.module, owner.function, arg.ref)
+        if value is None or not value.startswith("fn:"):
+            value = _dependency_result(index, owner, arg.ref) or value
+        return value
     return None
+
+
+def _dependency_result(index: ProjectIndex, owner: Scoped, name: str) -> str | None:
+    """A parameter filled by ``Depends(f)`` holds what ``f`` returns, whatever its annotation says
+    (``notify: Callable[[str], None] = Depends(get_notifier)``): the project function it returns."""
+    param = next((p for p in owner.function.params if p.name == name), None)
+    if param is None:
+        return None
+    _, dep, _ = index.param_info(owner.module, owner.function, param)
+    dep_fn = index.dependency_function(dep)
+    if dep_fn is None or dep_fn.function.is_generator or not dep.startswith("fn:"):
+        return None
+    result = index.call_result(dep)
+    return result if result is not None and result.startswith("fn:") else None
 
 
 def is_spawner(index: ProjectIndex, owner: Scoped, call: CallSite) -> bool:

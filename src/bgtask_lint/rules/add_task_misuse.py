@@ -86,14 +86,35 @@ class AddTaskMisuse(Rule):
                               fix=Fix("safe", f"Pass `{name}` and its arguments to `{site.kind}`", "unwrap-task", site.call.ordinal),
                               function=owner.fqn)  # fmt: skip
 
-    @staticmethod
-    def _runs_work(index, value: str | None) -> bool:
+    @classmethod
+    def _runs_work(cls, index, value: str | None) -> bool:
         scoped = index.scoped(value)
         if scoped is not None:
-            fn = scoped.function
-            ann = fn.return_annotation or ""
-            return not (fn.returns_callable or fn.returns_local_def or "Callable" in ann or fn.is_generator)
+            return cls._returns_non_callable(index, scoped, 3)
         return index.classify(value) is not None
+
+    @classmethod
+    def _returns_non_callable(cls, index, scoped, depth: int) -> bool:
+        """True only when every ``return`` is known not to give a callable (precision first)."""
+        fn = scoped.function
+        ann = fn.return_annotation or ""
+        if fn.returns_callable or fn.returns_local_def or "Callable" in ann or fn.is_generator or depth == 0:
+            return False
+        for ref in fn.returns:  # ``return send_email`` / ``return self.sms``: a function reference
+            found = index.resolve(scoped.module, fn, ref)
+            if found is None or found.startswith(("fn:", "cls:", "mod:")):
+                return False
+        for call in fn.calls:  # ``return make_job(x)``: whatever that returns
+            if not call.returned:
+                continue
+            target = index.call_target(scoped.module, fn, call)
+            inner = index.scoped(target)
+            if inner is not None:
+                if not cls._returns_non_callable(index, inner, depth - 1):
+                    return False
+            elif target is None or not target.startswith(("ext:", "cls:")):
+                return False
+        return True
 
     @staticmethod
     def _is_async(index, value: str | None) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from bgtask_lint.analysis.tasks import background_params, task_sites
-from bgtask_lint.models import Diagnostic
+from bgtask_lint.models import Diagnostic, FunctionFacts
 from bgtask_lint.rules import Context, Rule
 
 
@@ -85,11 +85,12 @@ class BackgroundTasksDropped(Rule):
                 continue
             seen.add(route.handler)
             handler = index.functions[route.handler]
-            injected = background_params(index, handler)
+            injected = _with_aliases(handler.function, background_params(index, handler))
             adds = bool(injected & adders.get(handler.fqn, set()))
             for dep in route.dependencies:
                 dep_fn = index.functions[dep]
-                adds = adds or bool(background_params(index, dep_fn) & adders.get(dep, set()))
+                dep_injected = _with_aliases(dep_fn.function, background_params(index, dep_fn))
+                adds = adds or bool(dep_injected & adders.get(dep, set()))
             if not adds:
                 continue
             for ret in handler.function.response_returns:
@@ -103,3 +104,17 @@ class BackgroundTasksDropped(Rule):
                                   f"`{ret.callee}(background=...)`: FastAPI never runs the injected tasks",
                                   function=handler.fqn,
                                   no_fix_reason="add every task to one BackgroundTasks and pass it as `background=`")  # fmt: skip
+
+
+def _with_aliases(fn: FunctionFacts, names: set[str]) -> set[str]:
+    """The injected parameters plus the local names that only alias them (``tasks = background_tasks``)."""
+    out = set(names)
+    bindings = dict(fn.bindings)
+    changed = True
+    while changed:
+        changed = False
+        for name, binding in bindings.items():
+            if name not in out and binding.kind == "ref" and binding.ref in out:
+                out.add(name)
+                changed = True
+    return out

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bgtask_lint.analysis.tasks import closed_values, request_params, task_sites
-from bgtask_lint.models import Diagnostic
+from bgtask_lint.analysis.index import ProjectIndex, Scoped
+from bgtask_lint.analysis.tasks import TaskSite, closed_values, request_params, task_sites
+from bgtask_lint.models import Arg, Diagnostic
 from bgtask_lint.rules import Context, Rule
 
 REQUEST_BODY = {"body", "stream", "form", "json", "state"}
@@ -88,9 +89,8 @@ class RequestScopedObjectInBackgroundTask(Rule):
         index = ctx.index
         for site in task_sites(index):
             owner = site.owner
-            closed = closed_values(index, owner, ctx.version_for(owner.module.path))
-            requests = request_params(index, owner)
-            hit = self._closed_use(site, closed, requests)
+            version = ctx.version_for(owner.module.path)
+            hit = self._closed_use(index, site, version)
             if hit is None:
                 continue
             name, why = hit
@@ -98,33 +98,95 @@ class RequestScopedObjectInBackgroundTask(Rule):
             yield self.report(owner.module, site.call, message, function=owner.fqn,
                               no_fix_reason="pass identifiers to the task and open the resource inside it")  # fmt: skip
 
-    def _closed_use(self, site, closed: dict[str, str], requests: set[str]) -> tuple[str, str] | None:
-        task = site.task
-        params = [p.name for p in task.function.params] if task is not None else []
+    def _closed_use(self, index: ProjectIndex, site: TaskSite, version: tuple[int, int, int]) -> tuple[str, str] | None:
+        owner, task = site.owner, site.task
+        closed = closed_values(index, owner, version)
+        requests = request_params(index, owner)
         # bound method of a closed value: add_task(db.execute, ...)
-        if site.func is not None and site.func.ref and "." in site.func.ref:
-            head = site.func.ref.split(".")[0]
+        func_ref = site.func.ref if site.func is not None else None
+        if func_ref and "." in func_ref:
+            head = func_ref.split(".")[0]
             if head in closed:
                 return head, closed[head]
-        positional = [a for a in site.task_args if a.keyword is None]
-        for i, arg in enumerate(site.task_args):
+        for pname, arg in _bound_arguments(index, site):
             if arg.ref is None:
                 continue
             head, _, rest = arg.ref.partition(".")
             if head in closed and (not rest or rest in ("file", "session")):
                 return head, closed[head]
-            if head in requests and not rest and task is not None:
-                pname = arg.keyword if arg.keyword not in (None, "*", "**") else (
-                    params[positional.index(arg)] if arg in positional and positional.index(arg) < len(params) else None)  # fmt: skip
-                reads = {attr for p, attr in task.function.request_reads if p == pname}
-                if reads & REQUEST_BODY:
-                    return head, f"the request, whose {sorted(reads & REQUEST_BODY)[0]} is gone after the response"
-        if task is not None and task.function.parent == site.owner.function.qualname:
+            if head in requests and not rest and task is not None and pname is not None:
+                body = _body_reads(task, pname)
+                if body:
+                    return head, f"the request, whose {body} is gone after the response"
+        if task is None:
+            return None
+        # closure variables: of the scheduling function, or of the function that made the closure
+        # (a dependency returning a nested def that uses the dependency's own session)
+        shadowed: set[str] = set()
+        scope: Scoped | None = task
+        while scope is not None and scope.function.parent:
+            shadowed |= {p.name for p in scope.function.params} | {n for n, _ in scope.function.bindings}
+            parent_fn = index.function_of(scope.module, scope.function.parent)
+            if parent_fn is None:
+                break
+            is_owner = scope.module.path == owner.module.path and parent_fn.qualname == owner.function.qualname
+            parent = owner if is_owner else Scoped(f"{scope.module.module}.{parent_fn.qualname}", scope.module, parent_fn)
+            p_closed = closed if parent is owner else closed_values(index, parent, version)
+            p_requests = requests if parent is owner else request_params(index, parent)
             for name in task.function.free_names:
-                if name in closed:
-                    return name, closed[name]
-                if name in requests:
-                    reads = {attr for p, attr in task.function.request_reads if p == name}
-                    if reads & REQUEST_BODY:
-                        return name, f"the request, whose {sorted(reads & REQUEST_BODY)[0]} is gone after the response"
+                if name in shadowed:  # bound by a nearer enclosing function
+                    continue
+                if name in p_closed:
+                    return name, p_closed[name]
+                if name in p_requests:
+                    body = _body_reads(task, name)
+                    if body:
+                        return name, f"the request, whose {body} is gone after the response"
+            scope = parent
         return None
+
+
+def _body_reads(task: Scoped, name: str) -> str | None:
+    reads = {attr for p, attr in task.function.request_reads if p == name} & REQUEST_BODY
+    return min(reads) if reads else None
+
+
+def _bound_arguments(index: ProjectIndex, site: TaskSite) -> list[tuple[str | None, Arg]]:
+    """Each argument the task receives, with the task parameter it binds to (None when unknown).
+
+    Arguments bound by ``functools.partial(f, ...)`` come first; ``self`` of a bound method is skipped.
+    """
+    owner, task = site.owner, site.task
+    params = [p.name for p in task.function.params if p.kind in ("posonly", "normal")] if task else []
+    if task is not None and _bound_method(index, site):
+        params = params[1:]
+    args: list[Arg] = []
+    func = site.func
+    if func is not None and func.partial_of and func.call_ordinal is not None:
+        partial_call = next((c for c in owner.function.calls if c.ordinal == func.call_ordinal), None)
+        if partial_call is not None:
+            args += list(partial_call.args[1:])
+    args += list(site.task_args)
+    out: list[tuple[str | None, Arg]] = []
+    position = 0
+    for arg in args:
+        if arg.keyword is None:
+            out.append((params[position] if position < len(params) else None, arg))
+            position += 1
+        else:
+            out.append((arg.keyword if arg.keyword not in ("*", "**") else None, arg))
+    return out
+
+
+def _bound_method(index: ProjectIndex, site: TaskSite) -> bool:
+    fn = site.task.function if site.task is not None else None
+    if fn is None or fn.class_name is None or "staticmethod" in fn.decorators:
+        return False
+    if site.value is not None and not site.value.startswith("fn:"):
+        return True  # an instance's ``__call__`` or a class's ``__init__``
+    ref = (site.func.partial_of or site.func.ref) if site.func is not None else None
+    if not ref or "." not in ref:
+        return False
+    head = index.resolve(site.owner.module, site.owner.function, ref.rsplit(".", 1)[0])
+    # ``Class.method`` passes the instance explicitly, unless it is a classmethod
+    return not (head is not None and head.startswith("cls:") and "classmethod" not in fn.decorators)
