@@ -1,0 +1,102 @@
+"""The pre-commit hooks, run by the real ``pre-commit try-repo`` against this checkout."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+FINDING = '''\
+import requests
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.post("/signup")
+async def signup(email: str):
+    requests.post("https://hooks.example.com/signup", json={"email": email})
+    return {"ok": True}
+'''
+
+CLEAN = '''\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/")
+async def index():
+    return {"ok": True}
+'''
+
+SAFE_FIX = '''\
+from fastapi import BackgroundTasks, FastAPI
+
+app = FastAPI()
+
+
+async def notify(user: str) -> None: ...
+
+
+@app.post("/users")
+async def create_user(user: str, background_tasks: BackgroundTasks):
+    background_tasks.add_task(notify(user))
+    return {"user": user}
+'''
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+def _repo(tmp_path: Path, name: str, text: str) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    (repo / name).write_text(text)
+    subprocess.run([*git, "add", name], cwd=repo, check=True)
+    return repo
+
+
+def _try_repo(repo: Path, home: Path, hook: str, *files: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1"}
+    env.pop("PYTHONPATH", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook, "--files", *files],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def test_hook_fails_on_a_finding(tmp_path: Path, home: Path) -> None:
+    repo = _repo(tmp_path, "app.py", FINDING)
+    result = _try_repo(repo, home, "bgtask-lint", "app.py")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "BGT101" in result.stdout and "Failed" in result.stdout
+
+
+def test_hook_passes_on_a_clean_file(tmp_path: Path, home: Path) -> None:
+    repo = _repo(tmp_path, "app.py", CLEAN)
+    result = _try_repo(repo, home, "bgtask-lint", "app.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Passed" in result.stdout
+
+
+def test_fix_hook_rewrites_the_file(tmp_path: Path, home: Path) -> None:
+    repo = _repo(tmp_path, "app.py", SAFE_FIX)
+    result = _try_repo(repo, home, "bgtask-lint-fix", "app.py")
+    assert result.returncode == 1, result.stdout + result.stderr  # pre-commit fails a hook that modified files
+    assert "files were modified by this hook" in result.stdout
+    assert "background_tasks.add_task(notify, user)" in (repo / "app.py").read_text()
