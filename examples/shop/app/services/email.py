@@ -2,6 +2,8 @@ import os
 import smtplib
 from email.message import EmailMessage
 
+import aiosmtplib
+
 SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
 SMTP_PORT = int(os.environ.get("SMTP_PORT", "8025"))
 
@@ -21,4 +23,5 @@ def send_email(to: str, subject: str, body: str) -> None:
 
 
 async def send_welcome_email(to: str) -> None:
-    send_email(to, "Welcome to the shop", "Thanks for registering.")
+    message = build_message(to, "Welcome to the shop", "Thanks for registering.")
+    await aiosmtplib.send(message, hostname=SMTP_HOST, port=SMTP_PORT)
