@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from bgtask_lint.analysis.calls import ROUTE_DECORATORS
+from bgtask_lint.analysis.index import UPLOAD_READ, YIELDED
 from bgtask_lint.models import (
     Arg,
     Binding,
@@ -20,6 +21,12 @@ from bgtask_lint.models import (
     Usage,
 )
 
+_ITERATOR_TYPES = tuple(
+    f"{m}.{t}" for m in ("typing", "collections.abc")
+    for t in ("Iterator", "Generator", "Iterable", "AsyncIterator", "AsyncGenerator", "AsyncIterable")
+)  # fmt: skip
+_FILE_PARAMS = ("fastapi.File", "fastapi.params.File", "fastapi.param_functions.File")
+_UPLOAD_TYPES = ("fastapi.UploadFile", "starlette.datastructures.UploadFile", "fastapi.datastructures.UploadFile")
 REQUEST_READS = frozenset({"body", "json", "form", "stream", "state"})
 _ROUTE_ADDERS = {"add_api_route": False, "add_api_websocket_route": True, "add_route": False, "add_websocket_route": True}
 
@@ -149,6 +156,7 @@ class _Scope:
     handled_param_calls: set[str] = field(default_factory=set)
     request_reads: set[tuple[str, str]] = field(default_factory=set)
     return_annotation: str | None = None
+    yield_annotation: str | None = None
     class_name: str | None = None
     parent: str | None = None
     # class scopes
@@ -416,8 +424,11 @@ class Summarizer(cst.CSTVisitor):
         scope.decorators = [d for d in (dotted(dec.decorator) for dec in node.decorators) if d]
         if node.returns is not None:
             scope.return_annotation = self._annotation(node.returns.annotation)[0]
+            scope.yield_annotation = self._yielded_type(node.returns.annotation)
         for p, kind in self._params(node.params):
             scope.params.append(self._param(p, kind))
+            if self._is_upload(p):
+                scope.request_reads.add((p.name.value, UPLOAD_READ))
         self._routes_from_decorators(node, qual)
         self.pending[id(node)] = scope
 
@@ -427,6 +438,32 @@ class Summarizer(cst.CSTVisitor):
 
     def leave_FunctionDef_body(self, node: cst.FunctionDef) -> None:
         self.done[id(node)] = self.scopes.pop()
+
+    def _is_upload(self, p: cst.Param) -> bool:
+        """The parameter receives uploaded file content: ``= File()``, ``Annotated[bytes, File()]``,
+        ``list[UploadFile]``."""
+        if p.default is not None and isinstance(p.default, cst.Call) and self._is_name(p.default.func, *_FILE_PARAMS):
+            return True
+        if p.annotation is None:
+            return False
+        ann = _strip_optional(p.annotation.annotation)
+        if isinstance(ann, cst.Subscript) and self._is_name(ann.value, "typing.Annotated"):
+            elems = [e.slice.value for e in ann.slice if isinstance(e.slice, cst.Index)]
+            if any(isinstance(x, cst.Call) and self._is_name(x.func, *_FILE_PARAMS) for x in elems[1:]):
+                return True
+            ann = _strip_optional(elems[0]) if elems else ann
+        if isinstance(ann, cst.Subscript) and self._is_name(ann.value, "typing.List", "typing.Sequence",
+                                                             "collections.abc.Sequence", "builtins.list"):  # fmt: skip
+            ann = _strip_optional(ann.slice[0].slice.value) if isinstance(ann.slice[0].slice, cst.Index) else ann
+        return self._is_name(ann, *_UPLOAD_TYPES)
+
+    def _yielded_type(self, ann: cst.BaseExpression) -> str | None:
+        """``Iterator[X]`` / ``Generator[X, ...]`` / ``AsyncIterator[X]`` ... -> the reference of X."""
+        if isinstance(ann, cst.Subscript) and self._is_name(ann.value, *_ITERATOR_TYPES) and ann.slice:
+            first = ann.slice[0].slice
+            if isinstance(first, cst.Index):
+                return self._annotation(first.value)[0]
+        return None
 
     def _params(self, params: cst.Parameters) -> list[tuple[cst.Param, str]]:
         out = [(p, "posonly") for p in params.posonly_params] + [(p, "normal") for p in params.params]
@@ -525,7 +562,8 @@ class Summarizer(cst.CSTVisitor):
                 returns=tuple(scope.returns),
                 returns_callable=scope.returns_callable,
                 returns_local_def=scope.returns_local_def,
-                return_annotation=scope.return_annotation,
+                # for a generator function: the yielded type (``-> Iterator[Session]`` gives ``Session``)
+                return_annotation=scope.yield_annotation if scope.is_generator else scope.return_annotation,
                 response_returns=tuple(scope.response_returns),
                 class_name=scope.class_name,
                 parent=scope.parent,
@@ -572,7 +610,9 @@ class Summarizer(cst.CSTVisitor):
                 return Binding("partial", inner) if inner else Binding("unknown", "")
             return Binding("call", ref)
         if isinstance(value, cst.Lambda):
-            return Binding("lambda", self.call_context.get(id(value), {}).get("lambda_id", ""))
+            # Bindings are made before the value is visited: the lambda is the owner's next one.
+            owner = self._owner()
+            return Binding("lambda", f"{owner.qualname or '<module>'}.<lambda{owner.lambdas + 1}>")
         ref = dotted(value)
         if ref is not None:
             return Binding("ref", ref)
@@ -685,6 +725,11 @@ class Summarizer(cst.CSTVisitor):
         func = self._func_scope()
         if func is not None and func.kind == "function":
             func.is_generator = True
+            # What a ``yield`` dependency injects: the first yielded value (a pseudo-binding).
+            if isinstance(node.value, cst.BaseExpression) and YIELDED not in func.bindings:
+                binding = self._value_binding(node.value)
+                if binding.kind in ("ref", "call"):
+                    func.bindings[YIELDED] = binding
 
     def visit_Await(self, node: cst.Await) -> None:
         if isinstance(node.expression, cst.Call):
@@ -729,6 +774,9 @@ class Summarizer(cst.CSTVisitor):
         owner = self._owner()
         ctx = self.call_context.pop(id(node), {})
         callee = dotted(node.func) or ""
+        if isinstance(node.func, cst.Call) and self._is_name(node.func.func, "functools.partial") and node.func.args:
+            # ``partial(f, x)(y)`` calls ``f``
+            callee = dotted(node.func.args[0].value) or callee
         try_handles = any(h for h, _ in self.try_stack)
         try_shapes = bool(self.try_stack) and self.try_stack[-1][1]
         if isinstance(node.func, cst.Name) and try_handles:

@@ -204,6 +204,8 @@ _STRIPE_METHODS = (
     "create", "retrieve", "modify", "delete", "list", "cancel", "capture", "confirm", "search",
     "create_usage_record", "void_invoice", "pay", "finalize_invoice", "upcoming", "expire", "attach", "detach",
 )  # fmt: skip
+#: Read-only methods of the dicts that SDK calls return.
+_DICT_READS = ("get", "items", "keys", "values")
 _SDK_CALLS = ("create", "retrieve", "list", "delete", "update", "parse")
 
 CATALOGUE: dict[str, CallKind] = {
@@ -356,6 +358,11 @@ NOT_SLOW: frozenset[str] = frozenset({
         "Message", "Topic", "Subscription", "PlatformApplication", "Instance", "Image", "Volume", "Vpc",
     )),
     *_on("stripe.StripeClient()", ("construct_event", "parse_thin_event", "parse_event_notification")),
+    # What an SDK call returns is data: ``s3.get_object(...).get("ContentLength")`` or
+    # ``table.get_item(...)["Item"].get("name")`` reads a dict (a ``Body.read()`` stays slow).
+    *_on(tuple(f"{c}.*()*.**" for c in (*_BOTO3_CLIENTS, *_AIOBOTO3_CLIENTS)), _DICT_READS),
+    *_on(tuple(f"{r}.**.Table().*()*.**" for r in (*_BOTO3_RESOURCES, "aioboto3.Session().resource()")), _DICT_READS),
+    *_on("stripe.StripeClient().**.*()*.**", _DICT_READS),
 })  # fmt: skip
 
 #: Names that mean the same type or function; the left one is rewritten to the right one.
@@ -426,6 +433,7 @@ CANONICAL: dict[str, str] = {
     "fastapi.param_functions.Security": "fastapi.Security",
     "fastapi.applications.FastAPI": "fastapi.FastAPI",
     "fastapi.routing.APIRouter": "fastapi.APIRouter",
+    "fastapi.FastAPI().router": "fastapi.APIRouter()",  # ``@app.router.get(...)``
     "starlette.applications.Starlette": "fastapi.FastAPI",
     "starlette.routing.Router": "fastapi.APIRouter",
     "starlette.concurrency.run_in_threadpool": "fastapi.concurrency.run_in_threadpool",

@@ -11,8 +11,9 @@ from __future__ import annotations
 import builtins
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
+from pathlib import PurePath
 
 from bgtask_lint.analysis.calls import (
     DB,
@@ -25,6 +26,12 @@ from bgtask_lint.analysis.calls import (
 from bgtask_lint.models import Binding, CallSite, Chain, FunctionFacts, ModuleFacts, Param
 
 BUILTINS = frozenset(dir(builtins))
+SELF_TYPES = frozenset({"typing.Self()", "typing_extensions.Self()"})
+PROPERTIES = frozenset({"property", "cached_property"})
+#: Pseudo-binding of a generator function: what its first ``yield`` yields (set by summarize).
+YIELDED = "<yield>"
+#: ``request_reads`` entry for a parameter that receives an uploaded file (``File()``, ``list[UploadFile]``).
+UPLOAD_READ = "upload"
 BACKGROUND_TASKS = "fastapi.BackgroundTasks"
 
 
@@ -76,10 +83,16 @@ class ProjectIndex:
     _memo: dict[tuple[str, str, str], str | None] = field(default_factory=dict, init=False)
     _mod_bindings: dict[str, dict[str, Binding]] = field(default_factory=dict, init=False)
     _mod_imports: dict[str, dict[str, str]] = field(default_factory=dict, init=False)
+    _import_name: dict[str, str] = field(default_factory=dict, init=False)  # path -> importable name
+    _returning: set[str] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
+        self.modules = _unique_module_keys(self.modules)
         for mod in self.modules:
-            self._by_name.setdefault(mod.module, []).append(mod)
+            name = self._import_name.setdefault(mod.path, mod.module.partition("/")[2] or mod.module)
+            self._by_name.setdefault(name, []).append(mod)
+            if name != mod.module:
+                self._by_name[mod.module] = [mod]
             self._mod_bindings[mod.path] = dict(mod.bindings)
             self._mod_imports[mod.path] = dict(mod.imports)
             for fn in mod.functions:
@@ -186,7 +199,7 @@ class ProjectIndex:
         target = self._mod_imports[mod.path].get(name)
         if target is not None:
             return self._import(target, mod, seen)
-        sub = self.module(f"{mod.module}.{name}", mod)
+        sub = self.module(f"{self._import_name.get(mod.path, mod.module)}.{name}", mod)
         if sub is not None:
             return f"mod:{sub.module}"
         for local, target in self._mod_imports[mod.path].items():
@@ -237,8 +250,28 @@ class ProjectIndex:
         if value is not None and self.subclass_of(value, BACKGROUND_TASKS):
             return f"ext:{BACKGROUND_TASKS}()"  # FastAPI injects a plain BackgroundTasks for subclasses
         if value is None and dep is not None:
-            value = self.call_result(dep) if not dep.startswith("cls:") else f"obj:{dep[4:]}"
+            value = self.dependency_result(dep)
         return value
+
+    def dependency_result(self, dep: str) -> str | None:
+        """What FastAPI injects for ``Depends(dep)``: the instance, the return value, or what a
+        ``yield`` dependency yields (its ``Iterator[X]`` annotation or the yielded value)."""
+        if dep.startswith("cls:"):
+            return f"obj:{dep[4:]}"
+        scoped = self.scoped(dep)
+        if scoped is None or not scoped.function.is_generator:
+            return self.call_result(dep)
+        fn = scoped.function
+        if fn.return_annotation:
+            found = self.instance_of(self.resolve(scoped.module, None, fn.return_annotation))
+            if found is not None and found.startswith(("obj:", "ext:")):
+                return found
+        yielded = dict(fn.bindings).get(YIELDED)
+        if yielded is not None:
+            found = self._binding(scoped.module, fn, yielded)
+            if found is not None and found.startswith(("obj:", "ext:")):
+                return found
+        return None
 
     def param_info(self, mod: ModuleFacts, fn: FunctionFacts, p: Param) -> tuple[str | None, str | None, str | None]:
         """(annotation value, dependency value, dependency scope) of a parameter."""
@@ -300,14 +333,30 @@ class ProjectIndex:
             fn = scoped.function
             if fn.returns_local_def:
                 return f"fn:{scoped.module.module}.{fn.returns_local_def}"
-            if fn.return_annotation and not fn.is_generator:
+            if fn.is_generator:
+                return None  # a generator object; its body runs while it is iterated
+            if fn.return_annotation:
                 found = self.instance_of(self.resolve(scoped.module, None, fn.return_annotation))
+                if found is not None and found[4:] in SELF_TYPES and fn.class_name:
+                    return f"obj:{scoped.module.module}.{fn.class_name}"
                 if found is not None:
                     return found
             for ref in fn.returns:
                 found = self.resolve(scoped.module, fn, ref)
                 if found is not None and (found.startswith("obj:") or found.startswith("ext:")):
                     return found
+            # ``return httpx.Client()`` / ``return make_client()``: what the returned call gives
+            if scoped.fqn in self._returning:
+                return None  # recursion
+            self._returning.add(scoped.fqn)
+            try:
+                for call in fn.calls:
+                    if call.returned and not call.awaited:
+                        found = self.call_result(self.call_target(scoped.module, fn, call))
+                        if found is not None and found.startswith(("obj:", "ext:")):
+                            return found
+            finally:
+                self._returning.discard(scoped.fqn)
         return None
 
     def attribute(self, value: str, attr: str, mod: ModuleFacts | None = None) -> str | None:
@@ -322,7 +371,10 @@ class ProjectIndex:
                 if cls_fqn.startswith("ext:"):
                     base = cls_fqn[4:] + ("()" if kind == "obj" else "")
                     return f"ext:{canonical(base + '.' + attr)}"
-                if f"{cls_fqn}.{attr}" in self.functions:
+                method = self.functions.get(f"{cls_fqn}.{attr}")
+                if method is not None:
+                    if kind == "obj" and any(d.split(".")[-1] in PROPERTIES for d in method.function.decorators):
+                        return self.call_result(f"fn:{cls_fqn}.{attr}")  # a property reads as its value
                     return f"fn:{cls_fqn}.{attr}"
                 cmod, cls = self.classes[cls_fqn]
                 binding = dict(cls.attributes).get(attr)  # type: ignore[attr-defined]
@@ -389,16 +441,17 @@ class ProjectIndex:
         queue: deque[str] = deque()
         for fqn, scoped in self.functions.items():
             leaf: Chain | None = None
+            leaf_value: str | None = None
             for call in scoped.function.calls:
                 if not edge_ok(call):
                     continue
                 value = self.call_target(scoped.module, scoped.function, call)
                 kind = self.classify(value)
                 if kind is not None and leaf_ok(kind, call):
-                    # prefer the call that does the work (``smtp.send_message``) over a constructor
-                    if leaf is None or ("()." in (value or "") and "." not in leaf.steps[-1].split(".")[-1]):
-                        if leaf is None or "()." in (value or ""):
-                            leaf = Chain((display(fqn, scoped), display_ext(value)), kind.category, kind.sync)
+                    # the first matching call, but ``smtp.send_message`` says more than ``SMTP(...)``
+                    if leaf is None or (leaf_value and (value or "").startswith(leaf_value + "().")):
+                        leaf = Chain((display(fqn, scoped), display_ext(value)), kind.category, kind.sync)
+                        leaf_value = value
                     continue
                 callee = self.runs_body(value, call)
                 if callee is not None and callee.fqn != fqn:
@@ -621,6 +674,34 @@ class ProjectIndex:
         if value.startswith("cls:"):
             return any(b.startswith("ext:") and canonical(b[4:]) in RESPONSE_CLASSES for b in self.mro(value[4:]))
         return False
+
+
+def _unique_module_keys(modules: list[ModuleFacts]) -> list[ModuleFacts]:
+    """Give modules that share an importable name (two services of a monorepo, each with its own
+    ``app`` package) distinct keys, so that their functions and classes do not collide.
+
+    The key is ``<dir>/<module>``, ``<dir>`` naming the directory that holds the top package;
+    imports still find every such module under its plain name (the nearest one wins).
+    """
+    groups: dict[str, list[ModuleFacts]] = {}
+    for mod in modules:
+        groups.setdefault(mod.module, []).append(mod)
+    renamed: dict[str, ModuleFacts] = {}
+    for name, group in groups.items():
+        if len(group) < 2:
+            continue
+        labels = [_root_label(m) for m in group]
+        if len(set(labels)) < len(labels):
+            labels = [f"{label}{i}" for i, label in enumerate(labels, 1)]
+        for mod, label in zip(group, labels):
+            renamed[mod.path] = replace(mod, module=f"{label}/{name}")
+    return [renamed.get(m.path, m) for m in modules] if renamed else modules
+
+
+def _root_label(mod: ModuleFacts) -> str:
+    depth = mod.module.count(".") + (1 if mod.is_package else 0)
+    parents = PurePath(mod.path).parents
+    return parents[depth].name if depth < len(parents) and parents[depth].name else "module"
 
 
 def _split(ref: str) -> list[str]:

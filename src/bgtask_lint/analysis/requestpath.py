@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from bgtask_lint.analysis.calls import DB, FILE
-from bgtask_lint.analysis.index import PathFunction, ProjectIndex
+from bgtask_lint.analysis.index import UPLOAD_READ, PathFunction, ProjectIndex
 from bgtask_lint.analysis.versions import closes_upload_file, closes_yield_dependency
 from bgtask_lint.models import CallSite, Chain, Fix, Usage
 
 UPLOAD_FILE = "fastapi.UploadFile"
+RAW_BODY = ("body", "stream", "form")
 HANDLE_ATTRIBUTES = frozenset({"file", "state", "stream", "body", "form", "json", "read", "session", "connection"})
 REQUEST_LIKE = ("fastapi.Request", "fastapi.WebSocket")
 FILE_RESPONSES = ("fastapi.responses.FileResponse", "fastapi.responses.StreamingResponse",
@@ -25,12 +26,17 @@ def verb(call: CallSite) -> str:
 def handles_files_for_response(index: ProjectIndex, pf: PathFunction) -> bool:
     """File work here serves the response: saving an upload, or building a file it returns."""
     s = pf.scoped
+    reads = set(s.function.request_reads)
+    if any(attr == UPLOAD_READ for _, attr in reads):
+        return True  # ``data: bytes = File()``, ``files: list[UploadFile]``
     for p in s.function.params:
         ann, _, _ = index.param_info(s.module, s.function, p)
         if ann is not None and index.subclass_of(ann, UPLOAD_FILE):
             return True
         if p.annotation and p.annotation.split(".")[-1] in ("UploadFile", "File"):
             return True
+        if ann is not None and index.subclass_of(ann, "fastapi.Request") and reads & {(p.name, a) for a in RAW_BODY}:
+            return True  # the raw request body (``await request.body()`` / ``.stream()`` / ``.form()``)
     for ret in s.function.response_returns:
         value = index.resolve(s.module, s.function, ret.callee)
         if value is not None and value.startswith("ext:") and value[4:] in FILE_RESPONSES:
@@ -62,7 +68,29 @@ def blocking_chain(index: ProjectIndex, pf: PathFunction, call: CallSite) -> Cha
     s = pf.scoped
     if not s.function.is_async:
         return None
-    return index.chain_for(index.blocking, s.module, s.function, call, lambda k, c: k.sync)
+    chain = index.chain_for(index.blocking, s.module, s.function, call, lambda k, c: k.sync)
+    if chain is None:
+        return None
+    # ``conn.execute(q).fetchone()`` / ``db.execute(q).scalars().all()``: one finding per chained
+    # expression, at the call that blocks first (both start at the same position).
+    receiver = receiver_call(pf, call)
+    while receiver is not None:
+        if index.chain_for(index.blocking, s.module, s.function, receiver, lambda k, c: k.sync) is not None:
+            return None
+        receiver = receiver_call(pf, receiver)
+    return chain
+
+
+def receiver_call(pf: PathFunction, call: CallSite) -> CallSite | None:
+    """The call whose result ``call`` is a method of: ``a.b(x)`` in ``a.b(x).c()``.
+
+    Ordinals are pre-order, so that call is the very next one in the module.
+    """
+    head, dot, _ = call.callee.rpartition(".")
+    if not dot or not head.endswith("()"):
+        return None
+    want = head[:-2]
+    return next((c for c in pf.scoped.function.calls if c.ordinal == call.ordinal + 1 and c.callee == want), None)
 
 
 def move_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Chain,
