@@ -13,6 +13,7 @@ from bgtask_lint import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("full", "concise", "json", "json-lines", "github", "gitlab", "sarif", "junit")
+EDIT_FORMATS = frozenset({"full", "json", "json-lines", "sarif"})  # the formats that show a fix's edits
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
         if stdin_filename:
             sys.stdout.write(outcome.sources.get(stdin_filename, overlay[stdin_filename]))  # type: ignore[index]
         result = outcome.result
-    if result.diagnostics and any(d.fix for d in result.diagnostics):
+    if output_format in EDIT_FORMATS and any(d.fix for d in result.diagnostics):
         from bgtask_lint.fixes import with_edits
 
         result = with_edits(result)
