@@ -464,6 +464,11 @@ HANDOFFS = frozenset({"fastapi.concurrency.run_in_threadpool", "asyncio.to_threa
                       "asyncio.get_event_loop().run_in_executor", "asyncio.get_running_loop().run_in_executor",
                       "starlette.concurrency.run_until_first_complete", "fastapi.BackgroundTasks().add_task"})  # fmt: skip
 
+#: Decorators that cache a function's result: its slow work happens once per process, not per call.
+MEMOIZERS = frozenset({"functools.lru_cache", "functools.cache", "functools.cached_property", "cachetools.cached",
+                       "cachetools.func.ttl_cache", "cachetools.func.lru_cache", "async_lru.alru_cache",
+                       "aiocache.cached", "cachetools.cachedmethod"})  # fmt: skip
+
 ROUTE_FACTORIES = frozenset({"fastapi.FastAPI", "fastapi.APIRouter"})
 ROUTE_DECORATORS = frozenset({"get", "post", "put", "patch", "delete", "options", "head", "trace", "api_route",
                               "websocket", "route", "websocket_route"})  # fmt: skip

@@ -17,13 +17,15 @@ from pathlib import PurePath
 
 from bgtask_lint.analysis.calls import (
     DB,
+    FILE,
+    MEMOIZERS,
     RESPONSE_CLASSES,
     ROUTE_FACTORIES,
     CallKind,
     Catalogue,
     canonical,
 )
-from bgtask_lint.models import Binding, CallSite, Chain, FunctionFacts, ModuleFacts, Param
+from bgtask_lint.models import Binding, CallSite, Chain, FunctionFacts, ModuleFacts, Param, Usage
 
 BUILTINS = frozenset(dir(builtins))
 SELF_TYPES = frozenset({"typing.Self()", "typing_extensions.Self()"})
@@ -431,7 +433,16 @@ class ProjectIndex:
             return None
         if scoped.function.is_async and not call.awaited:
             return None
+        if self.is_memoized(scoped):
+            return None  # the slow work runs once per process, not on every request
         return scoped
+
+    def is_memoized(self, scoped: Scoped) -> bool:
+        for dec in scoped.function.decorators:
+            value = self.resolve(scoped.module, None, dec.removesuffix("()"))
+            if value is not None and value.startswith("ext:") and value[4:].removesuffix("()") in MEMOIZERS:
+                return True
+        return False
 
     # ------------------------------------------------------------------ reach
 
@@ -472,7 +483,7 @@ class ProjectIndex:
 
     @cached_property
     def deferrable(self) -> Reach:
-        return self._reach(lambda k, c: k.deferrable, lambda c: True)
+        return self._reach(is_side_effect, lambda c: True)
 
     @cached_property
     def blocking(self) -> Reach:
@@ -702,6 +713,12 @@ def _root_label(mod: ModuleFacts) -> str:
     depth = mod.module.count(".") + (1 if mod.is_package else 0)
     parents = PurePath(mod.path).parents
     return parents[depth].name if depth < len(parents) and parents[depth].name else "module"
+
+
+def is_side_effect(kind: CallKind, call: CallSite) -> bool:
+    """Deferrable work: a send, a write, a delete. A file query (``exists``, ``stat``, a read) whose
+    result the code uses is not a side effect to move, however slow."""
+    return kind.deferrable and (kind.category != FILE or call.usage is not Usage.USED)
 
 
 def _split(ref: str) -> list[str]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bgtask_lint.analysis.calls import DB, FILE
-from bgtask_lint.analysis.index import UPLOAD_READ, PathFunction, ProjectIndex
+from bgtask_lint.analysis.calls import DB, FILE, SUBPROCESS
+from bgtask_lint.analysis.index import UPLOAD_READ, PathFunction, ProjectIndex, is_side_effect
 from bgtask_lint.analysis.versions import closes_upload_file, closes_yield_dependency
 from bgtask_lint.models import CallSite, Chain, Fix, Usage
 
 UPLOAD_FILE = "fastapi.UploadFile"
+LOCAL_WORK = frozenset({FILE, SUBPROCESS})  # work on this machine, often a step the response builds on
 RAW_BODY = ("body", "stream", "form")
 HANDLE_ATTRIBUTES = frozenset({"file", "state", "stream", "body", "form", "json", "read", "session", "connection"})
 REQUEST_LIKE = ("fastapi.Request", "fastapi.WebSocket")
@@ -53,15 +54,42 @@ def deferrable_chain(index: ProjectIndex, pf: PathFunction, call: CallSite) -> C
     kind = index.classify(value)
     if kind is not None and not kind.sync and not call.awaited:
         return None  # a coroutine that is never awaited does no work here
-    chain = index.chain_for(index.deferrable, s.module, s.function, call, lambda k, c: k.deferrable)
+    chain = index.chain_for(index.deferrable, s.module, s.function, call, is_side_effect)
     if chain is None:
         return None
     callee = index.runs_body(value, call)
     if callee is not None and index.database.get(callee.fqn) is not None:
         return None  # the helper also persists data the response relies on
-    if chain.category == FILE and handles_files_for_response(index, pf):
-        return None
+    if chain.category in LOCAL_WORK:
+        if handles_files_for_response(index, pf):
+            return None
+        if _later_io(index, pf, call):
+            return None  # a build step: what follows may read the file or rely on the process
     return chain
+
+
+def _later_io(index: ProjectIndex, pf: PathFunction, call: CallSite) -> bool:
+    """A later statement works on this machine or the database too (directly or through helpers),
+    and may read the file or rely on the process: the call is a step, not deferrable work."""
+    s = pf.scoped
+    for later in s.function.calls:
+        if later.line_hint <= call.line_hint:
+            continue
+        value = index.call_target(s.module, s.function, later)
+        kind = index.classify(value)
+        if kind is not None:
+            if kind.category in LOCAL_WORK or kind.category == DB:
+                return True
+            continue
+        callee = index.runs_body(value, later)
+        if callee is None:
+            continue
+        if index.database.get(callee.fqn) is not None:
+            return True
+        chain = index.blocking.get(callee.fqn) or index.deferrable.get(callee.fqn)
+        if chain is not None and chain.category in LOCAL_WORK:
+            return True
+    return False
 
 
 def blocking_chain(index: ProjectIndex, pf: PathFunction, call: CallSite) -> Chain | None:
