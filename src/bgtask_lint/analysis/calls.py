@@ -25,8 +25,10 @@ SLEEP = "sleep"
 DB = "database"
 CACHE = "cache"
 INPUT = "input"
+#: Payment providers: a remote write the response usually reports on (like the database), not deferrable.
+PAYMENT = "payment"
 
-CATEGORIES = (EMAIL, HTTP, FILE, SUBPROCESS, SLEEP, DB, CACHE, INPUT)
+CATEGORIES = (EMAIL, HTTP, FILE, SUBPROCESS, SLEEP, DB, CACHE, INPUT, PAYMENT)
 CATEGORY_ALIASES = {
     "email": EMAIL,
     "e-mail": EMAIL,
@@ -39,12 +41,13 @@ CATEGORY_ALIASES = {
     "database": DB,
     "cache": CACHE,
     "input": INPUT,
+    "payment": PAYMENT,
 }
 
 #: Work a response can do without: moving it after the response is the point of BGT101.
 DEFERRABLE = frozenset({EMAIL, HTTP, FILE, SUBPROCESS})
 #: Work whose failure is worth handling in a background task (BGT201).
-FALLIBLE = frozenset({EMAIL, HTTP, FILE, SUBPROCESS, DB, CACHE})
+FALLIBLE = frozenset({EMAIL, HTTP, FILE, SUBPROCESS, DB, CACHE, PAYMENT})
 
 
 @dataclass(frozen=True)
@@ -264,10 +267,10 @@ CATALOGUE: dict[str, CallKind] = {
     **_entries(False, HTTP, "slack_sdk.web.async_client.AsyncWebClient().*",
                "slack_sdk.webhook.async_client.AsyncWebhookClient().send"),
     **_entries(True, HTTP, *_on("twilio.rest.Client().**", ("create", "fetch", "update", "delete", "list", "stream"))),
-    **_entries(True, HTTP, *_on(tuple(f"stripe.{r}" for r in _STRIPE_RESOURCES), _STRIPE_METHODS)),
-    **_entries(False, HTTP, *_on(tuple(f"stripe.{r}" for r in _STRIPE_RESOURCES),
+    **_entries(True, PAYMENT, *_on(tuple(f"stripe.{r}" for r in _STRIPE_RESOURCES), _STRIPE_METHODS)),
+    **_entries(False, PAYMENT, *_on(tuple(f"stripe.{r}" for r in _STRIPE_RESOURCES),
                                  tuple(f"{m}_async" for m in _STRIPE_METHODS))),
-    **_entries(True, HTTP, "stripe.StripeClient().**"),
+    **_entries(True, PAYMENT, "stripe.StripeClient().**"),
     **_entries(True, HTTP, *_on(("openai.OpenAI().**", "anthropic.Anthropic().**"), _SDK_CALLS)),
     **_entries(False, HTTP, *_on(("openai.AsyncOpenAI().**", "anthropic.AsyncAnthropic().**"), _SDK_CALLS)),
     **_entries(True, HTTP, *_on("google.cloud.storage.Client().**", (

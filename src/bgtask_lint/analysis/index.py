@@ -18,6 +18,7 @@ from pathlib import PurePath
 from bgtask_lint.analysis.calls import (
     DB,
     FILE,
+    SUBPROCESS,
     MEMOIZERS,
     RESPONSE_CLASSES,
     ROUTE_FACTORIES,
@@ -446,44 +447,57 @@ class ProjectIndex:
 
     # ------------------------------------------------------------------ reach
 
-    def _reach(self, leaf_ok, edge_ok) -> Reach:
-        best: dict[str, Chain] = {}
-        reverse: dict[str, list[str]] = {}
-        queue: deque[str] = deque()
+    @cached_property
+    def _edges(self) -> dict[str, list[tuple[CallSite, str | None, CallKind | None, str | None]]]:
+        """Every call of every function, resolved once: (call, value, catalogue kind, callee FQN)."""
+        out = {}
         for fqn, scoped in self.functions.items():
-            leaf: Chain | None = None
-            leaf_value: str | None = None
+            rows = []
             for call in scoped.function.calls:
-                if not edge_ok(call):
-                    continue
                 value = self.call_target(scoped.module, scoped.function, call)
                 kind = self.classify(value)
-                if kind is not None and leaf_ok(kind, call):
-                    # the first matching call, but ``smtp.send_message`` says more than ``SMTP(...)``
-                    if leaf is None or (leaf_value and (value or "").startswith(leaf_value + "().")):
-                        leaf = Chain((display(fqn, scoped), display_ext(value)), kind.category, kind.sync)
-                        leaf_value = value
+                callee = self.runs_body(value, call) if kind is None else None
+                rows.append((call, value, kind, callee.fqn if callee is not None and callee.fqn != fqn else None))
+            out[fqn] = rows
+        return out
+
+    def _reach(self, leaf_ok, edge_ok, propagate=lambda call, chain: True) -> Reach:
+        """Multi-source BFS over the reversed call graph: every function's shortest witness chain."""
+        best: dict[str, Chain] = {}
+        reverse: dict[str, list[tuple[str, CallSite]]] = {}
+        queue: deque[str] = deque()
+        for fqn, rows in self._edges.items():
+            leaf: Chain | None = None
+            leaf_value: str | None = None
+            for call, value, kind, callee in rows:
+                if not edge_ok(call):
                     continue
-                callee = self.runs_body(value, call)
-                if callee is not None and callee.fqn != fqn:
-                    reverse.setdefault(callee.fqn, []).append(fqn)
+                if kind is not None:
+                    # the first matching call, but ``smtp.send_message`` says more than ``SMTP(...)``
+                    if leaf_ok(kind, call) and (leaf is None or (leaf_value and (value or "").startswith(leaf_value + "()."))):
+                        leaf = Chain((display(fqn, self.functions[fqn]), display_ext(value)), kind.category, kind.sync)
+                        leaf_value = value
+                elif callee is not None:
+                    reverse.setdefault(callee, []).append((fqn, call))
             if leaf is not None:
                 best[fqn] = leaf
                 queue.append(fqn)
         while queue:
             cur = queue.popleft()
-            for caller in reverse.get(cur, ()):
-                if caller in best:
+            chain = best[cur]
+            for caller, call in reverse.get(cur, ()):
+                if caller in best or not propagate(call, chain):
                     continue
-                scoped = self.functions[caller]
-                chain = best[cur]
-                best[caller] = Chain((display(caller, scoped), *chain.steps), chain.category, chain.sync)
+                best[caller] = Chain((display(caller, self.functions[caller]), *chain.steps), chain.category, chain.sync)
                 queue.append(caller)
         return Reach(best)
 
     @cached_property
     def deferrable(self) -> Reach:
-        return self._reach(is_side_effect, lambda c: True)
+        # A helper whose result the caller uses does local work (files, processes) as a means to that
+        # result (``get_server_id`` writing its id file once); remote sends stay side effects.
+        return self._reach(is_side_effect, lambda c: True,
+                           lambda call, chain: call.usage is not Usage.USED or chain.category not in (FILE, SUBPROCESS))
 
     @cached_property
     def blocking(self) -> Reach:
