@@ -473,8 +473,12 @@ class ProjectIndex:
                 if not edge_ok(call):
                     continue
                 if kind is not None:
-                    # the first matching call, but ``smtp.send_message`` says more than ``SMTP(...)``
-                    if leaf_ok(kind, call) and (leaf is None or (leaf_value and (value or "").startswith(leaf_value + "()."))):
+                    # the most telling call: a network send before a stat; ``smtp.send_message`` before ``SMTP(...)``
+                    if leaf_ok(kind, call) and (
+                        leaf is None
+                        or RANK.get(kind.category, 0) < RANK.get(leaf.category, 0)
+                        or (leaf_value and (value or "").startswith(leaf_value + "()."))
+                    ):
                         leaf = Chain((display(fqn, self.functions[fqn]), display_ext(value)), kind.category, kind.sync)
                         leaf_value = value
                 elif callee is not None:
@@ -482,6 +486,8 @@ class ProjectIndex:
             if leaf is not None:
                 best[fqn] = leaf
                 queue.append(fqn)
+        # Equal-length chains: callers inherit from the most telling category first.
+        queue = deque(sorted(queue, key=lambda f: RANK.get(best[f].category, 0)))
         while queue:
             cur = queue.popleft()
             chain = best[cur]
@@ -727,6 +733,10 @@ def _root_label(mod: ModuleFacts) -> str:
     depth = mod.module.count(".") + (1 if mod.is_package else 0)
     parents = PurePath(mod.path).parents
     return parents[depth].name if depth < len(parents) and parents[depth].name else "module"
+
+
+#: Which witness to show when several are equally short: remote work says most, a stat least.
+RANK = {FILE: 3, SUBPROCESS: 2, "sleep": 2, "input": 4, DB: 1, "cache": 1}
 
 
 def is_side_effect(kind: CallKind, call: CallSite) -> bool:
