@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from bgtask_lint.analysis.calls import ROUTE_DECORATORS
-from bgtask_lint.analysis.index import UPLOAD_READ, YIELDED
+from bgtask_lint.analysis.index import RETURNS_VALUE, UPLOAD_READ, YIELDED
 from bgtask_lint.models import (
     Arg,
     Binding,
@@ -116,7 +116,8 @@ def _handler_behaviour(handlers: tuple[cst.CSTNode, ...]) -> tuple[bool, bool]:
     """(handles, shapes_response) for a try's except clauses.
 
     An except clause handles the error when it makes a call outside ``raise`` and ``return``
-    (logging, reporting, retrying, cleaning up). It shapes the response when it returns or raises.
+    (logging, reporting, retrying, cleaning up). It shapes the response when it returns or raises,
+    or records the failure in a variable (``status = SEND_FAILED``) that the response may report.
     """
     handles = shapes = False
     for handler in handlers:
@@ -126,12 +127,22 @@ def _handler_behaviour(handlers: tuple[cst.CSTNode, ...]) -> tuple[bool, bool]:
             if isinstance(cur, (cst.Return, cst.Raise)):
                 shapes = True
                 continue
+            if isinstance(cur, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+                shapes = True
             if isinstance(cur, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 continue
             if isinstance(cur, cst.Call):
                 handles = True
             stack.extend(cur.children)
     return handles, shapes
+
+
+def _ends_in_raise(body: cst.BaseSuite) -> bool:
+    """The block's last statement is a ``raise`` (an except clause that turns into an error response)."""
+    if not isinstance(body, cst.IndentedBlock) or not body.body:
+        return False
+    last = body.body[-1]
+    return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, cst.Raise) for s in last.body)
 
 
 @dataclass
@@ -191,6 +202,8 @@ class Summarizer(cst.CSTVisitor):
         self.awaited: set[int] = set()
         self.call_context: dict[int, dict] = {}
         self.try_stack: list[tuple[bool, bool]] = []
+        #: For each enclosing except clause: does it end the request with an error (raise)?
+        self.except_stack: list[bool] = []
         self.type_checking = 0
         self.loops = 0
 
@@ -338,6 +351,16 @@ class Summarizer(cst.CSTVisitor):
         if node.name is not None and isinstance(node.name.name, cst.Name):
             self._bind(node.name.name.value, Binding("unknown", ""))
             self.skip_names.add(id(node.name.name))
+        self.except_stack.append(_ends_in_raise(node.body))
+
+    def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
+        self.except_stack.pop()
+
+    def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
+        self.except_stack.append(_ends_in_raise(node.body))
+
+    def leave_ExceptStarHandler(self, original_node: cst.ExceptStarHandler) -> None:
+        self.except_stack.pop()
 
     def visit_Match(self, node: cst.Match) -> None:
         self._bump()
@@ -529,6 +552,9 @@ class Summarizer(cst.CSTVisitor):
 
     def visit_Lambda_body(self, node: cst.Lambda) -> None:
         self.scopes.append(self.pending.pop(id(node)))
+        body, _ = _unwrap_await(node.body)
+        if isinstance(body, cst.Call):
+            self.call_context.setdefault(id(body), {})["returned"] = True  # a lambda returns its body
 
     def leave_Lambda_body(self, node: cst.Lambda) -> None:
         self._finish_function(self.scopes.pop(), is_lambda=True)
@@ -759,6 +785,8 @@ class Summarizer(cst.CSTVisitor):
             func.returns_callable = True
         else:
             ref = dotted(value)
+            if ref is None and not (isinstance(value, cst.Name) and value.value == "None"):
+                func.returns.append(RETURNS_VALUE)  # a tuple, literal or expression: a value, not a reference
             if ref is not None:
                 func.returns.append(ref)
                 binding = func.bindings.get(ref)
@@ -779,6 +807,9 @@ class Summarizer(cst.CSTVisitor):
             callee = dotted(node.func.args[0].value) or callee
         try_handles = any(h for h, _ in self.try_stack)
         try_shapes = bool(self.try_stack) and self.try_stack[-1][1]
+        # An except clause that ends by raising is the error path: the handler does not return, so
+        # background tasks never run; its calls (clean-up before the error response) shape that response.
+        try_shapes = try_shapes or (bool(self.except_stack) and self.except_stack[-1])
         if isinstance(node.func, cst.Name) and try_handles:
             owner.handled_param_calls.add(node.func.value)
         response = ctx.pop("response", None)

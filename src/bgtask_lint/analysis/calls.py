@@ -209,7 +209,7 @@ _STRIPE_METHODS = (
 )  # fmt: skip
 #: Read-only methods of the dicts that SDK calls return.
 _DICT_READS = ("get", "items", "keys", "values")
-_SDK_CALLS = ("create", "retrieve", "list", "delete", "update", "parse")
+_SDK_CALLS = ("create", "retrieve", "list", "delete", "update", "parse", "stream")
 
 CATALOGUE: dict[str, CallKind] = {
     # ------------------------------------------------------------------ e-mail
@@ -230,6 +230,8 @@ CATALOGUE: dict[str, CallKind] = {
     )), "mailchimp_transactional.Client().messages.*", "yagmail.SMTP().send", "django.core.mail.send_mail",
         "django.core.mail.send_mass_mail", "django.core.mail.EmailMessage().send",
         "django.core.mail.EmailMultiAlternatives().send", "flask_mail.Mail().send"),  # fmt: skip
+    # the ``emails`` package (``emails.Message(...).send(smtp={...})``, the full-stack template's mailer)
+    **_entries(True, EMAIL, "emails.Message().send", "emails.html().send"),
     # ------------------------------------------------------------------ outbound network
     # requests (ASYNC210)
     **_entries(True, HTTP, *_on("requests", _HTTP_METHODS), "requests.api.request",
@@ -419,6 +421,8 @@ CANONICAL: dict[str, str] = {
     "slack_sdk.webhook.WebhookClient": "slack_sdk.WebhookClient",
     "slack_sdk.webhook.client.WebhookClient": "slack_sdk.WebhookClient",
     "aiosmtplib.smtp.SMTP": "aiosmtplib.SMTP",
+    "emails.message.Message": "emails.Message",
+    "emails.api.html": "emails.html",
     "stripe._stripe_client.StripeClient": "stripe.StripeClient",
     "pymongo.mongo_client.MongoClient": "pymongo.MongoClient",
     # FastAPI re-exports Starlette's classes.

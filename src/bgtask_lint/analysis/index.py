@@ -18,21 +18,32 @@ from pathlib import PurePath
 from bgtask_lint.analysis.calls import (
     DB,
     FILE,
-    SUBPROCESS,
+    HTTP,
     MEMOIZERS,
     RESPONSE_CLASSES,
     ROUTE_FACTORIES,
+    SUBPROCESS,
     CallKind,
     Catalogue,
     canonical,
 )
-from bgtask_lint.models import Binding, CallSite, Chain, FunctionFacts, ModuleFacts, Param, Usage
+from bgtask_lint.models import (
+    Binding,
+    CallSite,
+    Chain,
+    FunctionFacts,
+    ModuleFacts,
+    Param,
+    Usage,
+)
 
 BUILTINS = frozenset(dir(builtins))
 SELF_TYPES = frozenset({"typing.Self()", "typing_extensions.Self()"})
 PROPERTIES = frozenset({"property", "cached_property"})
 #: Pseudo-binding of a generator function: what its first ``yield`` yields (set by summarize).
 YIELDED = "<yield>"
+#: ``FunctionFacts.returns`` entry for a returned value that is no reference (``return a, b``); resolves to nothing.
+RETURNS_VALUE = "<value>"
 #: ``request_reads`` entry for a parameter that receives an uploaded file (``File()``, ``list[UploadFile]``).
 UPLOAD_READ = "upload"
 BACKGROUND_TASKS = "fastapi.BackgroundTasks"
@@ -507,7 +518,14 @@ class ProjectIndex:
 
     @cached_property
     def blocking(self) -> Reach:
-        return self._reach(lambda k, c: k.sync, lambda c: True)
+        # ``properties["id"] = get_install_id()`` inside a helper: an argument-less lookup whose result
+        # is used and whose only slow work is local file I/O reads process-wide state (an install id,
+        # a config file). Helpers guard such lookups (``if x is None``) or their callers pass the value
+        # in, so the chain does not reach the helper's callers; the call made directly in an async
+        # handler or task is still reported.
+        return self._reach(lambda k, c: k.sync, lambda c: True,
+                           lambda call, chain: not (chain.category == FILE and call.usage is Usage.USED
+                                                    and not call.args))
 
     @cached_property
     def fallible(self) -> Reach:
@@ -741,8 +759,15 @@ RANK = {FILE: 3, SUBPROCESS: 2, "sleep": 2, "input": 4, DB: 1, "cache": 1}
 
 def is_side_effect(kind: CallKind, call: CallSite) -> bool:
     """Deferrable work: a send, a write, a delete. A file query (``exists``, ``stat``, a read) whose
-    result the code uses is not a side effect to move, however slow."""
-    return kind.deferrable and (kind.category != FILE or call.usage is not Usage.USED)
+    result the code uses is not a side effect to move, however slow; nor is a network request whose
+    answer a helper reads (a token check, a signature verification, a lookup): the helper depends on
+    its outcome. E-mail sends stay side effects whatever happens to their result."""
+    if not kind.deferrable:
+        return False
+    if call.usage is not Usage.USED:
+        return True
+    # a used result: a query (file) or an answer the helper reads (network), unless it is only passed on
+    return kind.category not in (FILE, HTTP) or (kind.category == HTTP and call.returned)
 
 
 def _split(ref: str) -> list[str]:

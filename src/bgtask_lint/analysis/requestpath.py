@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from bgtask_lint.analysis.calls import DB, FILE, SUBPROCESS
-from bgtask_lint.analysis.index import UPLOAD_READ, PathFunction, ProjectIndex, is_side_effect
+from bgtask_lint.analysis.calls import DB, FILE, HTTP, SUBPROCESS
+from bgtask_lint.analysis.index import (
+    RETURNS_VALUE,
+    UPLOAD_READ,
+    PathFunction,
+    ProjectIndex,
+    is_side_effect,
+)
 from bgtask_lint.analysis.versions import closes_upload_file, closes_yield_dependency
 from bgtask_lint.models import CallSite, Chain, Fix, Usage
 
@@ -65,12 +71,38 @@ def deferrable_chain(index: ProjectIndex, pf: PathFunction, call: CallSite) -> C
             return None
         if _later_io(index, pf, call):
             return None  # a build step: what follows may read the file or rely on the process
+        if callee is not None and returns_unseen_outcome(index, callee):
+            return None  # file bookkeeping around work we cannot see (a repository's ``update``)
+    elif chain.category == HTTP and _later_io(index, pf, call, local=False):
+        # A remote call before the handler's own persistence is a step of it (a signature check, a
+        # remote update the stored state records): if it fails, nothing is stored.
+        return None
     return chain
 
 
-def _later_io(index: ProjectIndex, pf: PathFunction, call: CallSite) -> bool:
+def returns_unseen_outcome(index: ProjectIndex, callee) -> bool:
+    """The helper returns a value built from its work: the result of a call the index cannot resolve
+    (``new = self.repo.update(...); ...; return new``, often persistence through a repository layer) or
+    a computed value (``return release, build_dir``). Its purpose is that outcome, and its local file
+    work is a step of producing it, not a side effect to defer."""
+    fn = callee.function
+    bindings = dict(fn.bindings)
+    if RETURNS_VALUE in fn.returns:
+        return True
+    for ref in fn.returns:
+        binding = bindings.get(ref)
+        if binding is not None and binding.kind == "call" and index.resolve(callee.module, fn, binding.ref) is None:
+            return True
+    for c in fn.calls:
+        if c.returned and index.call_target(callee.module, fn, c) is None:
+            return True
+    return False
+
+
+def _later_io(index: ProjectIndex, pf: PathFunction, call: CallSite, local: bool = True) -> bool:
     """A later statement works on this machine or the database too (directly or through helpers),
-    and may read the file or rely on the process: the call is a step, not deferrable work."""
+    and may read the file or rely on the process: the call is a step, not deferrable work.
+    With ``local=False`` only later database work counts."""
     s = pf.scoped
     for later in s.function.calls:
         if later.line_hint <= call.line_hint:
@@ -78,7 +110,7 @@ def _later_io(index: ProjectIndex, pf: PathFunction, call: CallSite) -> bool:
         value = index.call_target(s.module, s.function, later)
         kind = index.classify(value)
         if kind is not None:
-            if kind.category in LOCAL_WORK or kind.category == DB:
+            if (local and kind.category in LOCAL_WORK) or kind.category == DB:
                 return True
             continue
         callee = index.runs_body(value, later)
@@ -86,6 +118,8 @@ def _later_io(index: ProjectIndex, pf: PathFunction, call: CallSite) -> bool:
             continue
         if index.database.get(callee.fqn) is not None:
             return True
+        if not local:
+            continue
         chain = index.blocking.get(callee.fqn) or index.deferrable.get(callee.fqn)
         if chain is not None and chain.category in LOCAL_WORK:
             return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from bgtask_lint.analysis.index import RETURNS_VALUE
 from bgtask_lint.analysis.tasks import task_sites
 from bgtask_lint.models import Diagnostic, Fix
 from bgtask_lint.rules import Context, Rule
@@ -101,6 +102,8 @@ class AddTaskMisuse(Rule):
         if fn.returns_callable or fn.returns_local_def or "Callable" in ann or fn.is_generator or depth == 0:
             return False
         for ref in fn.returns:  # ``return send_email`` / ``return self.sms``: a function reference
+            if ref == RETURNS_VALUE:
+                continue  # ``return a, b`` / a literal: not a reference
             found = index.resolve(scoped.module, fn, ref)
             if found is None or found.startswith(("fn:", "cls:", "mod:")):
                 return False
