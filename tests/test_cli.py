@@ -278,3 +278,51 @@ def test_json_fix_edits_rewrite_the_source(project: Path) -> None:
     fixed = "".join(lines)
     compile(fixed, "app.py", "exec")
     assert "background_tasks.add_task(requests.post" in fixed
+
+
+def test_warm_run_is_answered_from_the_result_cache_and_invalidated_by_edits(project: Path) -> None:
+    cold = bgtask_lint("check", "--output-format", "json", ".", cwd=project)
+    warm = bgtask_lint("check", "--output-format", "json", "-v", ".", cwd=project)
+    assert json.loads(cold.stdout) == json.loads(warm.stdout)
+    (project / "clean.py").write_text(CLEAN + '\n\n@app.get("/x")\nasync def x():\n    open("log.txt", "a").write("x")\n')
+    edited = bgtask_lint("check", "--output-format", "json", ".", cwd=project)
+    assert {d["filename"].rsplit("/", 1)[-1] for d in json.loads(edited.stdout)} == {"app.py", "clean.py"}
+
+
+VERSIONED = '''\
+from collections.abc import Iterator
+
+from fastapi import BackgroundTasks, Depends, FastAPI
+
+app = FastAPI()
+
+
+class Session:
+    def close(self) -> None: ...
+
+
+def get_db() -> Iterator[Session]:
+    db = Session()
+    yield db
+    db.close()
+
+
+def audit(db: Session) -> None: ...
+
+
+@app.post("/login")
+def login(background_tasks: BackgroundTasks, db: Session = Depends(get_db)):
+    background_tasks.add_task(audit, db)
+    return {}
+'''
+
+
+def test_result_cache_notices_a_changed_fastapi_pin(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(VERSIONED)
+    (tmp_path / "requirements.txt").write_text("fastapi==0.110.0\n")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0"\n')
+    first = bgtask_lint("check", "--select", "BGT203", "--output-format", "json", ".", cwd=tmp_path)
+    assert [d["code"] for d in json.loads(first.stdout)] == ["BGT203"]
+    (tmp_path / "requirements.txt").write_text("fastapi==0.120.0\n")
+    second = bgtask_lint("check", "--select", "BGT203", "--output-format", "json", ".", cwd=tmp_path)
+    assert json.loads(second.stdout) == []

@@ -100,7 +100,8 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
         for p in missing:
             click.echo(f"error: {p}: no such file or directory", err=True)
         raise SystemExit(EXIT_ERROR)
-    result = run(paths, config, use_cache=not no_cache, overlay=overlay)
+    result = run(paths, config, use_cache=not no_cache, overlay=overlay,
+                 fix_edits=output_format in EDIT_FORMATS and not (fix or diff or write_baseline or add_noqa))
     root = os.getcwd()
     # fingerprints are relative to the project, so a baseline works from any working directory
     project = str(find_project_root(Path(paths[0]))) if os.path.lexists(paths[0]) else root
@@ -157,8 +158,8 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
             click.echo(f"Fixed: {line}", err=True)
     if verbose:
         click.echo(f"{len(result.files)} files checked, {result.parsed} parsed, {result.cached} from cache", err=True)
-    if result.errors and not result.diagnostics and len(result.errors) >= len(result.files) > 0:
-        raise SystemExit(EXIT_ERROR)  # nothing could be linted
+    if result.errors and not result.diagnostics and not set(result.files) - {e.path for e in result.errors}:
+        raise SystemExit(EXIT_ERROR)  # nothing could be linted: every file given or found was a file error
     if (result.diagnostics or result.errors) and not exit_zero:
         raise SystemExit(EXIT_FINDINGS)
     raise SystemExit(EXIT_CLEAN)
@@ -196,5 +197,16 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except click.ClickException as exc:
         exc.show()
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - a bug or a bad environment: one line and exit 2, not a traceback
+        from bgtask_lint.project import UsageError
+
+        if isinstance(exc, UsageError):
+            click.echo(f"error: {exc}", err=True)
+            return EXIT_ERROR
+        import traceback
+
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        click.echo(f"error: internal error: {exc!r} at {frame.filename}:{frame.lineno}; please report it", err=True)
         return EXIT_ERROR
     return EXIT_CLEAN

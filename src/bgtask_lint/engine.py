@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import traceback
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
-from bgtask_lint.analysis.calls import build_catalogue
+from bgtask_lint.analysis.calls import CallKind, Catalogue, build_catalogue
 from bgtask_lint.analysis.index import ProjectIndex
 from bgtask_lint.analysis.versions import detect_fastapi_version
 from bgtask_lint.config import Config
 from bgtask_lint.discovery import DEFAULT_EXCLUDE, discover
 from bgtask_lint.models import Diagnostic, FileError, ModuleFacts
-from bgtask_lint.project import FactsCache, SourceFile, find_project_root, load, module_names
+from bgtask_lint.resultcache import ResultCache
+from bgtask_lint.project import (
+    CACHE_DIR,
+    FactsCache,
+    SourceFile,
+    find_project_root,
+    load,
+    lookup_stack_bytes,
+    module_names,
+    run_deep,
+)
+
+
+POSITIONS_SUFFIX = "-positions"  # cache entries of finding positions, beside the facts they belong to
+LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line ends Python's tokenizer knows
 
 
 @dataclass
@@ -38,10 +55,13 @@ def run(
     project_root: Path | None = None,
     jobs: int | None = None,
     overlay: dict[str, str] | None = None,
+    fix_edits: bool = False,
 ) -> Result:
     """Lint ``paths``; the index covers the whole project each path belongs to.
 
     ``overlay`` maps a path to source text that replaces the file's content (``--stdin-filename``).
+    ``fix_edits`` fills each fix's textual edits (for the formats that show them). When nothing the
+    run depends on changed since an earlier run, its stored result is returned without any analysis.
     """
     exclude = config.exclude if config.exclude is not None else DEFAULT_EXCLUDE
     targets = discover(paths, exclude, config.extend_exclude)
@@ -61,17 +81,29 @@ def run(
         sources.append(SourceFile(p, name, is_package, alias))
         for a in alias:
             aliases[str(p)] = a
+    results = ResultCache(roots[0], CACHE_DIR) if roots and use_cache and not overlay else None
+    run_key = results.key(
+        ((str(s.path), s.module, s.is_package) for s in sources),
+        (config, sorted(target_set), targets.errors, targets.missing, project_root, fix_edits, _installed_fastapi()),
+    ) if results else None  # fmt: skip
+    if results is not None and (hit := results.get(run_key)) is not None:
+        hit.cached, hit.parsed = len(sources), 0
+        return hit
     cache = FactsCache(roots[0] if roots and use_cache else None)
     loaded = load(sources, cache, jobs, overlay=overlay)
+    cache.prune(live=len(sources))
     errors = [e for e in loaded.errors if e.path in target_set]
     errors += [FileError(path, reason) for path, reason in targets.errors]
-    index = ProjectIndex(loaded.facts, build_catalogue(config.extra_calls()), frozenset(config.error_handling_decorators))
+    catalogue = _catalogue(tuple(sorted(config.extra_calls().items())))
+    index = ProjectIndex(loaded.facts, catalogue, frozenset(config.error_handling_decorators))
     index.add_aliases(aliases)
+    # Rules look at the files reported on (and whatever those reach), not the whole project.
+    index.focus = frozenset(target_set) if len(target_set) < len(sources) else None
     diagnostics, rule_errors = check(index, config, target_set)
     errors += rule_errors
-    located, texts = _locate(diagnostics, overlay or {}, errors)
+    located, texts = _locate(diagnostics, overlay or {}, errors, cache)
     located = [d for d in located if config.enabled(d.code, d.path)]
-    return Result(
+    result = Result(
         diagnostics=sorted(located, key=lambda d: d.sort_key),
         errors=sorted(errors, key=lambda e: (e.path, e.row or 0)),
         files=sorted(target_set),
@@ -82,6 +114,28 @@ def run(
         index=index,
         project_root=project_root,
     )
+    if fix_edits and any(d.fix for d in result.diagnostics):
+        from bgtask_lint.fixes import with_edits
+
+        result = with_edits(result)
+    if results is not None:
+        results.put(run_key, replace(result, index=None))
+    return result
+
+
+def _installed_fastapi() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fastapi")
+    except PackageNotFoundError:
+        return ""
+
+
+@lru_cache(maxsize=8)
+def _catalogue(extra: tuple[tuple[str, CallKind], ...]) -> Catalogue:
+    """The catalogue for one set of user patterns; built once (thousands of regexes), it is immutable."""
+    return build_catalogue(dict(extra))
 
 
 def check(index: ProjectIndex, config: Config, targets: set[str]) -> tuple[list[Diagnostic], list[FileError]]:
@@ -111,26 +165,44 @@ def check(index: ProjectIndex, config: Config, targets: set[str]) -> tuple[list[
     return list(found.values()), errors
 
 
-def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str],
-            errors: list[FileError]) -> tuple[list[Diagnostic], dict[str, str]]:  # fmt: skip
+def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list[FileError],
+            cache: FactsCache) -> tuple[list[Diagnostic], dict[str, str]]:  # fmt: skip
     """Fill in positions and snippets, and drop findings silenced by ``# noqa``."""
-    from bgtask_lint.locate import locate, noqa_codes
+    from bgtask_lint.locate import Located, locate, noqa_codes
 
     by_path: dict[str, list[Diagnostic]] = defaultdict(list)
     for d in diagnostics:
         by_path[d.path].append(d)
     out: list[Diagnostic] = []
     texts: dict[str, str] = {}
+
+    def lookup() -> dict[str, tuple[dict[int, Located], str] | Exception]:
+        found: dict[str, tuple[dict[int, Located], str] | Exception] = {}
+        for path, items in by_path.items():
+            try:
+                data = overlay[path] if path in overlay else Path(path).read_bytes()
+                raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+                key = hashlib.sha256(raw).hexdigest() + POSITIONS_SUFFIX
+                wanted = {d.ordinal for d in items}
+                positions = cache.get(key, dict) or {}
+                if not wanted <= positions.keys():
+                    positions = {**positions, **locate(data, wanted)}
+                    cache.put(key, positions)
+                found[path] = (positions, data if isinstance(data, str) else _decode(data))
+            except Exception as exc:  # noqa: BLE001 - reported against the file
+                found[path] = exc
+        return found
+
+    # with the worker's recursion limit, so that a tree the summarizer walked can be walked again
+    looked_up = run_deep(lookup, stack_bytes=lookup_stack_bytes()) if by_path else {}
     for path, items in by_path.items():
-        try:
-            data = overlay[path] if path in overlay else Path(path).read_bytes()
-            positions = locate(data, {d.ordinal for d in items})
-            text = data if isinstance(data, str) else _decode(data)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(FileError(path, f"cannot locate findings: {exc}"))
+        got = looked_up[path]
+        if isinstance(got, Exception):
+            errors.append(FileError(path, f"cannot locate findings: {got}"))
             continue
+        positions, text = got
         texts[path] = text
-        lines = text.splitlines()
+        lines = LINE_BREAK.split(text)  # not str.splitlines: a form feed or U+2028 does not end a line
         for d in items:
             loc = positions.get(d.ordinal)
             if loc is None:

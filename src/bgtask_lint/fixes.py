@@ -5,13 +5,16 @@ from __future__ import annotations
 import bisect
 import contextlib
 import difflib
+import errno
 import io
 import os
-import shutil
+import re
+import stat
 import tempfile
+import time
 import tokenize
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from bgtask_lint.config import Config
 from bgtask_lint.engine import Result, run
 from bgtask_lint.models import Diagnostic, Fix, Location
 from bgtask_lint.models import Edit as ModelEdit
+from bgtask_lint.project import lookup_stack_bytes, run_deep
 from bgtask_lint.summarize import dotted
 
 KINDS = ("move", "unwrap-task", "drop-await", "wrap-try")
@@ -468,20 +472,104 @@ def _read(path: str, overlay: dict[str, str], linted: str | None) -> _File:
     return _File(text, data, encoding)
 
 
-def _write_atomic(path: str, data: bytes) -> None:
+TEMP_MARK = "bgtask-lint"
+#: ``.app.py.bgtask-lint-<pid>-<random>.tmp``: the temporary file ``_write_atomic`` writes beside ``app.py``.
+TEMP_NAME = re.compile(r"^\..+\." + TEMP_MARK + r"-(?P<pid>[0-9]+)-[a-z0-9_]+\.tmp$")
+STALE_TEMP_AGE = 3600.0
+
+
+def _temp_prefix(real: str) -> str:
+    return f".{os.path.basename(real)}.{TEMP_MARK}-{os.getpid()}-"
+
+
+def _write_atomic(path: str, data: bytes, expected: bytes | None = None) -> None:
+    """Replace ``path``'s target with ``data``: a temporary file in the same directory, fsynced, given
+    the file's mode (and owner, when allowed), then renamed over it, so that a crash or a kill at any
+    moment leaves either the old or the new content. With ``expected``, the file must still hold
+    those bytes just before the rename (else ``_Stale``). A read-only file, or one with other hard
+    links (which a rename would split off), is refused with an ``OSError``."""
     real = os.path.realpath(path)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(real), prefix=f".{os.path.basename(real)}.", suffix=".tmp")
+    st = os.stat(real)
+    if st.st_nlink > 1:
+        raise OSError(f"the file has {st.st_nlink - 1} other hard link(s), which replacing it would split off")
+    if not os.access(real, os.W_OK):
+        raise PermissionError(errno.EACCES, "the file is read-only")
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(real), prefix=_temp_prefix(real), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        shutil.copymode(real, tmp)
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+            try:
+                os.chown(tmp, st.st_uid, st.st_gid)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.chown(tmp, -1, st.st_gid)  # a group we belong to, at least
+        if expected is not None and Path(real).read_bytes() != expected:
+            raise _Stale("changed on disk since it was read; not fixed")
         os.replace(tmp, real)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _fsync_dir(os.path.dirname(real))
+
+
+def _fsync_dir(directory: str) -> None:
+    """Make the rename itself durable (best effort: not every platform can open a directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temps(directories: Iterable[str]) -> list[str]:
+    """Delete temporary files that a killed ``--fix`` left in ``directories``; returns their paths.
+
+    Only names of exactly the ``_write_atomic`` form are touched, and only when the process that
+    made them is gone (or the file is over an hour old): a concurrent ``--fix`` keeps its own."""
+    removed = []
+    now = time.time()
+    for directory in sorted(set(directories)):
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            match = TEMP_NAME.match(entry.name)
+            if match is None:
+                continue
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMP_AGE
+                if not old and _alive(int(match.group("pid"))):
+                    continue
+                os.unlink(entry.path)
+            except OSError:
+                continue
+            removed.append(entry.path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # on Windows, signal 0 is CTRL_C_EVENT: rely on the age alone
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: someone else's live process
+        return True
+    return True
 
 
 def _diff(path: str, old: str, new: str) -> str:
@@ -507,6 +595,8 @@ def apply_fixes(result: Result, config: Config, *, unsafe: bool, write: bool, us
     Never raises for one bad file: it is left untouched and reported in ``applied``."""
     overlay = dict(overlay or {})
     paths = result.files
+    if write:  # temporary files of a --fix that was killed mid-write
+        remove_stale_temps(os.path.dirname(os.path.realpath(p)) for p in paths if p not in overlay)
 
     def relint(texts: dict[str, str]) -> Result:  # positions in the final report match the fixed texts
         return run(paths, config, use_cache=use_cache, overlay={**overlay, **texts}, project_root=project_root)
@@ -525,7 +615,8 @@ def apply_fixes(result: Result, config: Config, *, unsafe: bool, write: bool, us
                 if path not in files:
                     files[path] = _read(path, overlay, result.sources.get(path))
                 text = current.get(path, files[path].text)
-                new, applied, failed = _fix_module(text, [d.fix for d in diags if d.fix is not None])
+                new, applied, failed = run_deep(_fix_module, text, [d.fix for d in diags if d.fix is not None],
+                                                stack_bytes=lookup_stack_bytes())  # deep trees, as the linter  # fmt: skip
             except _Stale as exc:
                 broken[path] = f"{path}: {exc}"
                 continue
@@ -559,12 +650,15 @@ def apply_fixes(result: Result, config: Config, *, unsafe: bool, write: bool, us
 def _write(path: str, text: str, file: _File, broken: dict[str, str]) -> bool:
     """Write one fixed file unless it changed on disk since it was read; False (and a reason in ``broken``) if not."""
     try:
-        if Path(path).read_bytes() != file.data:
-            broken[path] = f"{path}: changed on disk since it was read; not fixed"
-            return False
-        _write_atomic(path, text.encode(file.encoding))
-    except (OSError, UnicodeError) as exc:
-        broken[path] = f"{path}: cannot write: {exc}"
+        _write_atomic(path, text.encode(file.encoding), expected=file.data)
+    except _Stale as exc:
+        broken[path] = f"{path}: {exc}"
+        return False
+    except OSError as exc:
+        broken[path] = f"{path}: cannot write: {exc.strerror.lower() if exc.strerror else exc}; not fixed"
+        return False
+    except UnicodeError as exc:
+        broken[path] = f"{path}: cannot write: {exc}; not fixed"
         return False
     return True
 

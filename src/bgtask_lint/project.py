@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import io
 import multiprocessing
 import os
 import pickle
+import re
+import shutil
 import signal
+import sys
 import tempfile
 import time
+import tokenize
+import warnings
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -76,6 +84,10 @@ def read_source(path: Path) -> bytes:
     return path.read_bytes()
 
 
+class UsageError(ValueError):
+    """A bad setting outside the config file (an environment variable); the CLI exits 2 with the message."""
+
+
 def _parse_one(args: tuple[str, bytes, str, bool]) -> ParseResult:
     from bgtask_lint.summarize import summarize  # imported lazily: warm runs never load libcst
 
@@ -84,53 +96,219 @@ def _parse_one(args: tuple[str, bytes, str, bool]) -> ParseResult:
         facts = summarize(data, module, path, is_package)
     except RecursionError:
         return ParseResult(None, FileError(path, "too deeply nested to analyse"))
-    except Exception as exc:  # noqa: BLE001 - any parser failure is reported against the file
-        return ParseResult(None, _syntax_error(path, exc))
+    except MemoryError:
+        return ParseResult(None, FileError(path, "too large to analyse (out of memory)"))
+    except Exception as exc:  # noqa: BLE001 - any failure is reported against the file, never raised
+        from libcst import ParserSyntaxError
+
+        if isinstance(exc, (ParserSyntaxError, SyntaxError, UnicodeError)):
+            return ParseResult(None, _parse_failure(path, data, exc))
+        import traceback
+
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f"{os.path.basename(frame.filename)}:{frame.lineno}"
+        return ParseResult(None, FileError(path, f"internal error while analysing the file: {exc!r} at {where}"))
     return ParseResult(facts)
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    """1-based (row, column) of a byte offset; the column counts bytes."""
+    return data.count(b"\n", 0, offset) + 1, offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+
+
+CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def _parse_failure(path: str, data: bytes, exc: Exception) -> FileError:
+    """Why ``data`` does not parse, said as precisely as the bytes allow (NUL bytes, encodings, syntax)."""
+    nul = data.find(b"\0")
+    if nul >= 0:
+        return FileError(path, "cannot parse: the file contains a NUL byte (is it a binary file?)", *_position(data, nul))
+    declared = None
+    for row, line in enumerate(data.splitlines()[:2], 1):
+        match = CODING.match(line)
+        if match:
+            declared = (match.group(1).decode("ascii", "replace"), row)
+            break
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as err:
+        if declared is not None and "unknown encoding" in str(err):
+            return FileError(path, f"cannot parse: unknown encoding {declared[0]!r} in the coding declaration", declared[1], 1)
+        encoding = "utf-8"
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as err:
+        row, col = _position(data, err.start)
+        what = f"in the declared encoding {declared[0]!r}" if declared else "UTF-8 and there is no coding declaration"
+        return FileError(path, f"cannot parse: byte 0x{data[err.start]:02x} is not valid {what}", row, col)
+    except LookupError:
+        pass
+    # CPython's own parser usually says it better ("Missing parentheses in call to 'print'") and
+    # more precisely; libcst's message stands when CPython (perhaps older than the code) is no help.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(data)
+    except SyntaxError as err:
+        if err.msg and err.lineno:
+            column = err.offset if isinstance(err.offset, int) and err.offset > 0 else None
+            return FileError(path, f"cannot parse: {err.msg}", err.lineno, column)
+    except Exception:  # noqa: BLE001 - RecursionError, MemoryError, ValueError: keep libcst's word
+        pass
+    return _syntax_error(path, exc)
 
 
 def _syntax_error(path: str, exc: Exception) -> FileError:
     line = getattr(exc, "raw_line", None) or getattr(exc, "lineno", None)
     col = getattr(exc, "raw_column", None)
-    message = getattr(exc, "message", None) or str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = str(exc)
+    message = getattr(exc, "message", None) or (text.splitlines()[0] if text else type(exc).__name__)
     return FileError(path, f"cannot parse: {message}", line, (col + 1) if isinstance(col, int) else None)
 
 
+CACHE_MAGIC = b"bgtask-lint facts 1\n"
+TEMP_PREFIX = ".tmp-"
+#: After a run that wrote entries, entries the run did not use are deleted once there are more than
+#: ``PRUNE_FACTOR * files + PRUNE_SLACK`` of them (old contents of edited files, deleted files).
+PRUNE_FACTOR = 2
+PRUNE_SLACK = 64
+#: The cache directory of another version of the tool is deleted once unused for this long.
+OTHER_VERSION_MAX_AGE = 7 * 24 * 3600
+#: A temporary file in the cache older than this was left by a killed run.
+STALE_TEMP_AGE = 3600
+LAST_USED = ".last-used"
+
+
 class FactsCache:
-    """Pickled ``ModuleFacts`` keyed by content hash, module name and tool version."""
+    """Pickled ``ModuleFacts`` keyed by content hash, module name and tool version.
+
+    Each entry is ``CACHE_MAGIC``, the SHA-256 of the payload, then the payload, written to a
+    temporary file and renamed into place: a torn, truncated or corrupted entry fails the check
+    and is a miss, never a wrong answer. Every failure to read or write is a miss, so a read-only
+    or broken cache directory only makes the run slower.
+    """
 
     def __init__(self, root: Path | None) -> None:
         self.dir = root / CACHE_DIR / __version__ if root is not None else None
+        self.used: set[str] = set()  # keys this run read or wrote
+        self.wrote = 0
 
     @staticmethod
     def key(data: bytes, module: str, is_package: bool) -> str:
         h = hashlib.sha256(data)
-        h.update(f"\0{module}\0{is_package}\0{__version__}".encode())
+        h.update(f"\0{module}\0{is_package}\0{__version__}".encode("utf-8", "surrogateescape"))
         return h.hexdigest()
 
-    def get(self, key: str) -> ModuleFacts | None:
+    def get(self, key: str, expected: type = ModuleFacts) -> Any:
+        """The entry for ``key`` if it is intact and an ``expected`` instance, else None."""
         if self.dir is None:
             return None
         try:
             with open(self.dir / key[:2] / key, "rb") as fh:
-                facts = pickle.load(fh)
+                blob = fh.read()
+            head = len(CACHE_MAGIC)
+            payload = blob[head + 32 :]
+            if blob[:head] != CACHE_MAGIC or hashlib.sha256(payload).digest() != blob[head : head + 32]:
+                return None
+            facts = pickle.loads(payload)
         except Exception:  # noqa: BLE001 - a missing or damaged entry is a miss
             return None
-        return facts if isinstance(facts, ModuleFacts) else None
+        if not isinstance(facts, expected):
+            return None
+        self.used.add(key)
+        return facts
 
-    def put(self, key: str, facts: ModuleFacts) -> None:
+    def put(self, key: str, facts: Any) -> None:
         if self.dir is None:
             return
+        self.used.add(key)
         target = self.dir / key[:2] / key
+        tmp = None
         try:
+            payload = pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
             target.parent.mkdir(parents=True, exist_ok=True)
-            (self.dir.parent / ".gitignore").write_text("*\n") if not (self.dir.parent / ".gitignore").exists() else None
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            ignore = self.dir.parent / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("*\n")
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump(facts, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                fh.write(CACHE_MAGIC + hashlib.sha256(payload).digest() + payload)
             os.replace(tmp, target)
+            self.wrote += 1
+        except Exception:  # noqa: BLE001 - a read-only tree still lints; it is just not cached
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+
+    def prune(self, live: int) -> int:
+        """Keep the cache bounded; returns how many entries were deleted. Never raises.
+
+        Marks this version's directory as used (once an hour at most), deletes other versions'
+        directories unused for ``OTHER_VERSION_MAX_AGE``, and, when this run wrote entries and the
+        directory holds more than ``PRUNE_FACTOR * live + PRUNE_SLACK`` of them, deletes the entries
+        this run did not use, and temporary files left by killed runs.
+        """
+        if self.dir is None:
+            return 0
+        removed = 0
+        now = time.time()
+        try:
+            self._mark_used(now)
+            for entry in os.scandir(self.dir.parent):
+                if entry.name == self.dir.name or not entry.is_dir(follow_symlinks=False):
+                    continue
+                try:
+                    stamp = os.stat(os.path.join(entry.path, LAST_USED)).st_mtime
+                except OSError:
+                    stamp = entry.stat(follow_symlinks=False).st_mtime
+                if now - stamp > OTHER_VERSION_MAX_AGE:
+                    shutil.rmtree(entry.path, ignore_errors=True)
         except OSError:
-            return  # a read-only tree still lints; it is just not cached
+            pass
+        if not self.wrote:
+            return 0  # nothing was added: the cache did not grow
+        try:
+            shards = [e for e in os.scandir(self.dir) if e.is_dir(follow_symlinks=False) and len(e.name) == 2]
+            entries = [f for shard in shards for f in os.scandir(shard.path)]
+        except OSError:
+            return 0
+        stale_temps = []
+        for f in entries:
+            if f.name.startswith(TEMP_PREFIX):
+                try:
+                    if now - f.stat(follow_symlinks=False).st_mtime > STALE_TEMP_AGE:
+                        stale_temps.append(f)
+                except OSError:
+                    pass
+        keys = [f for f in entries if not f.name.startswith(TEMP_PREFIX)]
+        doomed = stale_temps
+        if len(keys) > PRUNE_FACTOR * live + PRUNE_SLACK:
+            doomed = doomed + [f for f in keys if f.name not in self.used]
+        for f in doomed:
+            try:
+                os.unlink(f.path)
+                removed += 1
+            except OSError:
+                pass
+        return removed
+
+    def _mark_used(self, now: float) -> None:
+        assert self.dir is not None
+        marker = self.dir / LAST_USED
+        try:
+            if now - marker.stat().st_mtime < 3600:
+                return
+        except OSError:
+            pass
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+            os.utime(marker)
+        except OSError:
+            pass
 
 
 @dataclass
@@ -144,6 +322,7 @@ class LoadResult:
 def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None,
          overlay: dict[str, str] | None = None) -> LoadResult:  # fmt: skip
     """Summarise every file, from the cache where the content is unchanged."""
+    parse_timeout()  # a bad setting is an error on every run, not only on runs that parse
     facts: list[ModuleFacts] = []
     errors: list[FileError] = []
     todo: list[tuple[str, bytes, str, bool]] = []
@@ -151,9 +330,13 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
     cached = 0
     for f in files:
         try:
-            data = overlay[str(f.path)].encode() if overlay and str(f.path) in overlay else read_source(f.path)
-        except OSError as exc:
-            errors.append(FileError(str(f.path), f"cannot read: {exc.strerror or exc}"))
+            if overlay and str(f.path) in overlay:  # text from stdin: undecodable bytes come back as they were
+                data = overlay[str(f.path)].encode("utf-8", "surrogateescape")
+            else:
+                data = read_source(f.path)
+        except (OSError, UnicodeError, ValueError) as exc:
+            reason = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc)
+            errors.append(FileError(str(f.path), f"cannot read: {reason}"))
             continue
         key = cache.key(data, f.module, f.is_package)
         hit = cache.get(key)
@@ -186,17 +369,126 @@ def _parse_all(todo: list[tuple[str, bytes, str, bool]], jobs: int | None) -> It
     if not todo:
         return []
     workers = max(1, min(jobs if jobs is not None else (os.cpu_count() or 1), len(todo)))
-    timeout = float(os.environ.get("BGTASK_LINT_PARSE_TIMEOUT", PARSE_TIMEOUT))
+    timeout = parse_timeout()
     try:
-        return _WorkerPool(workers, timeout).run(todo)
-    except OSError:  # no processes to be had: parse here, without the safety net
+        pool = _WorkerPool(workers, timeout)
+        first = pool.start()
+    except OSError:  # no processes to be had at all: parse here, without the safety net
         return [_parse_one(t) for t in todo]
+    return pool.run(todo, first)
 
 
 PARSE_TIMEOUT = 10.0
+TIMEOUT_ENV = "BGTASK_LINT_PARSE_TIMEOUT"
 
 
-def _worker_main(conn: Connection) -> None:
+def parse_timeout() -> float:
+    """Seconds one file may take to parse: ``BGTASK_LINT_PARSE_TIMEOUT``, else ``PARSE_TIMEOUT``."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return PARSE_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise UsageError(f"{TIMEOUT_ENV} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+def _detach_from_parent(parent: int) -> None:
+    """Die with the parent (a killed lint must not leave parsers running for minutes), and be the
+    first process the kernel's OOM killer picks: a parse that eats memory costs only its file."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+        try:
+            with open("/proc/self/oom_score_adj", "w") as fh:
+                fh.write("1000")
+        except OSError:
+            pass
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os._exit(0)
+
+
+# --------------------------------------------------------------------------- deep syntax trees
+#
+# libcst's visitors recurse once per tree level, so Python's default recursion limit (1000) stops
+# at a few hundred `elif`s or `+` terms, code that real projects contain. Parsing workers and the
+# main process's position lookup raise the limit to DEEP_RECURSION_LIMIT, in a thread with a stack
+# sized for it. The worker's stack is smaller than the main thread's (3/4 of it): libcst's native
+# parser then overflows in a worker (a reported crash) before it could in the main process, where
+# fixes parse files again. The main process's lookup gets a much larger stack than the worker had,
+# so a tree the worker walked cannot overflow it either.
+
+DEEP_RECURSION_LIMIT = 10_000
+DEEP_SUPPORTED = sys.platform != "win32"
+
+
+def main_stack_bytes() -> int:
+    """The main thread's stack size: RLIMIT_STACK's soft limit, 8 MB when unlimited or unknown."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            return int(soft)
+    except (ImportError, ValueError, OSError):
+        pass
+    return 8 * 1024 * 1024
+
+
+def worker_stack_bytes() -> int:
+    return max(256 * 1024, main_stack_bytes() * 3 // 4)
+
+
+def lookup_stack_bytes() -> int:
+    """For walking, in the main process, trees a worker has walked: far more stack than it had."""
+    return max(64 * 1024 * 1024, main_stack_bytes() * 4)
+
+
+def run_deep(fn, *args, stack_bytes: int):  # type: ignore[no-untyped-def]
+    """``fn(*args)`` in a new thread with ``stack_bytes`` of stack and the recursion limit raised to
+    ``DEEP_RECURSION_LIMIT`` for the call (the limit is per interpreter: the caller just waits)."""
+    import threading
+
+    if not DEEP_SUPPORTED:
+        return fn(*args)
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            box["error"] = exc
+
+    try:
+        previous = threading.stack_size(stack_bytes)
+    except (ValueError, RuntimeError):  # the platform refuses this size: run as before
+        return fn(*args)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, DEEP_RECURSION_LIMIT))
+    try:
+        try:
+            thread = threading.Thread(target=target, name="bgtask-lint-deep", daemon=True)
+            thread.start()
+        finally:
+            threading.stack_size(previous)
+        thread.join()
+    finally:
+        sys.setrecursionlimit(limit)
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box.get("value")
+
+
+def _worker_main(conn: Connection, parent: int) -> None:
+    _detach_from_parent(parent)
+    stack = worker_stack_bytes()
     while True:
         try:
             item = conn.recv()
@@ -204,11 +496,16 @@ def _worker_main(conn: Connection) -> None:
             return
         if item is None:
             return
-        conn.send(_parse_one(item))
+        try:
+            conn.send(run_deep(_parse_one, item, stack_bytes=stack))
+        except (EOFError, OSError):
+            return
 
 
 class _WorkerPool:
     """Long-lived workers fed one file at a time; a worker that dies or overruns is replaced."""
+
+    SEND_ATTEMPTS = 3
 
     def __init__(self, size: int, timeout: float) -> None:
         methods = multiprocessing.get_all_start_methods()
@@ -218,23 +515,60 @@ class _WorkerPool:
 
     def _spawn(self) -> tuple[BaseProcess, Connection]:
         parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_worker_main, args=(child,), daemon=True)
-        proc.start()
-        child.close()
+        try:
+            proc = self.ctx.Process(target=_worker_main, args=(child, os.getpid()), daemon=True)
+            proc.start()
+        except BaseException:
+            parent.close()
+            raise
+        finally:
+            child.close()
         return proc, parent
 
-    def run(self, todo: list[tuple[str, bytes, str, bool]]) -> list[ParseResult]:
+    def start(self) -> list[tuple[BaseProcess, Connection]]:
+        """The first workers; raises OSError only when not even one process can be started."""
+        workers = [self._spawn()]
+        for _ in range(self.size - 1):
+            try:
+                workers.append(self._spawn())
+            except OSError:
+                break  # fewer workers, same safety
+        return workers
+
+    def _replace(self, idle: list[tuple[BaseProcess, Connection]]) -> None:
+        try:
+            idle.append(self._spawn())
+        except OSError:
+            pass  # run() reports the files left when no worker is left
+
+    def run(self, todo: list[tuple[str, bytes, str, bool]],
+            idle: list[tuple[BaseProcess, Connection]] | None = None) -> list[ParseResult]:  # fmt: skip
         results: list[ParseResult | None] = [None] * len(todo)
         pending = deque(range(len(todo)))
-        idle = [self._spawn() for _ in range(self.size)]
+        idle = idle if idle is not None else self.start()
         busy: dict[Connection, tuple[BaseProcess, int, float]] = {}
+        attempts = [0] * len(todo)
         try:
             while pending or busy:
                 while pending and idle:
                     proc, conn = idle.pop()
                     i = pending.popleft()
-                    conn.send(todo[i])
+                    try:
+                        conn.send(todo[i])
+                    except (OSError, ValueError):  # the worker is gone before it got the file: try another
+                        self._retire(proc, conn)
+                        attempts[i] += 1
+                        if attempts[i] < self.SEND_ATTEMPTS:
+                            pending.appendleft(i)
+                        else:
+                            results[i] = ParseResult(None, FileError(todo[i][0], "could not hand the file to a parser process"))
+                        self._replace(idle)
+                        continue
                     busy[conn] = (proc, i, time.monotonic())
+                if not busy:
+                    for i in pending:  # not one worker could be (re)started
+                        results[i] = ParseResult(None, FileError(todo[i][0], "no parser process could be started"))
+                    break
                 ready = wait([*busy, *(p.sentinel for p, _, _ in busy.values())], timeout=0.2)
                 now = time.monotonic()
                 for conn, (proc, i, started) in list(busy.items()):
@@ -246,7 +580,7 @@ class _WorkerPool:
                             results[i] = ParseResult(None, FileError(path, _crash(proc)))
                             self._retire(proc, conn)
                             del busy[conn]
-                            idle.append(self._spawn())
+                            self._replace(idle)
                             continue
                         del busy[conn]
                         idle.append((proc, conn))
@@ -254,12 +588,14 @@ class _WorkerPool:
                         results[i] = ParseResult(None, FileError(path, _crash(proc)))
                         self._retire(proc, conn)
                         del busy[conn]
-                        idle.append(self._spawn())
+                        self._replace(idle)
                     elif now - started > self.timeout:
-                        results[i] = ParseResult(None, FileError(path, f"parsing took longer than {self.timeout:g} s; skipped"))
+                        results[i] = ParseResult(None, FileError(path, (
+                            f"parsing took longer than {self.timeout:g} s; skipped (exclude generated files with "
+                            f"`extend-exclude`, or raise {TIMEOUT_ENV})")))  # fmt: skip
                         self._retire(proc, conn)
                         del busy[conn]
-                        idle.append(self._spawn())
+                        self._replace(idle)
         finally:
             for proc, conn in idle + [(p, c) for c, (p, _, _) in busy.items()]:
                 self._retire(proc, conn, gentle=True)
@@ -270,7 +606,7 @@ class _WorkerPool:
         if gentle and proc.is_alive():
             try:
                 conn.send(None)
-            except OSError:
+            except (OSError, ValueError):
                 pass
             proc.join(timeout=1)
         if proc.is_alive():
@@ -287,5 +623,7 @@ def _crash(proc: BaseProcess) -> str:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
+        if -code == signal.SIGKILL:
+            return f"the parser process was killed ({name}); out of memory?"
         return f"the parser crashed ({name}); the file is probably too deeply nested"
     return f"the parser process died (exit code {code})"

@@ -97,6 +97,8 @@ class ProjectIndex:
     _memo: dict[tuple[str, str, str], str | None] = field(default_factory=dict, init=False)
     _mod_bindings: dict[str, dict[str, Binding]] = field(default_factory=dict, init=False)
     _mod_imports: dict[str, dict[str, str]] = field(default_factory=dict, init=False)
+    _edge_memo: dict[str, list] = field(default_factory=dict, init=False)
+    focus: frozenset[str] | None = None  # module paths reported on; None: all
     _import_name: dict[str, str] = field(default_factory=dict, init=False)  # path -> importable name
     _returning: set[str] = field(default_factory=set, init=False)
 
@@ -458,26 +460,56 @@ class ProjectIndex:
 
     # ------------------------------------------------------------------ reach
 
-    @cached_property
-    def _edges(self) -> dict[str, list[tuple[CallSite, str | None, CallKind | None, str | None]]]:
-        """Every call of every function, resolved once: (call, value, catalogue kind, callee FQN)."""
-        out = {}
-        for fqn, scoped in self.functions.items():
+    def _edges_of(self, fqn: str) -> list[tuple[CallSite, str | None, CallKind | None, str | None]]:
+        """The calls of one function, resolved once: (call, value, catalogue kind, callee FQN)."""
+        rows = self._edge_memo.get(fqn)
+        if rows is None:
+            scoped = self.functions[fqn]
             rows = []
             for call in scoped.function.calls:
                 value = self.call_target(scoped.module, scoped.function, call)
                 kind = self.classify(value)
                 callee = self.runs_body(value, call) if kind is None else None
                 rows.append((call, value, kind, callee.fqn if callee is not None and callee.fqn != fqn else None))
-            out[fqn] = rows
-        return out
+            self._edge_memo[fqn] = rows
+        return rows
+
+    def in_focus(self, path: str) -> bool:
+        return self.focus is None or path in self.focus
+
+    @cached_property
+    def _universe(self) -> list[str]:
+        """The functions whose reach can matter: all of them, or (with a focus, as when pre-commit
+        names a few files) what the focused modules' functions call or hand to a task, transitively."""
+        if self.focus is None:
+            return list(self.functions)
+        todo = [f for f, s in self.functions.items() if s.module.path in self.focus]
+        for fqn in list(todo):
+            scoped = self.functions[fqn]
+            for call in scoped.function.calls:
+                for arg in call.args:
+                    ref = arg.partial_of or arg.ref
+                    value = f"fn:{scoped.module.module}.{arg.lambda_id}" if arg.lambda_id else (
+                        self.resolve(scoped.module, scoped.function, ref) if ref else None)  # fmt: skip
+                    task = self.dependency_function(value) if value else None
+                    if task is not None:
+                        todo.append(task.fqn)
+        seen: dict[str, None] = {}
+        while todo:
+            fqn = todo.pop()
+            if fqn in seen or fqn not in self.functions:
+                continue
+            seen[fqn] = None
+            todo.extend(callee for _, _, _, callee in self._edges_of(fqn) if callee is not None)
+        return list(seen)
 
     def _reach(self, leaf_ok, edge_ok, propagate=lambda call, chain: True) -> Reach:
         """Multi-source BFS over the reversed call graph: every function's shortest witness chain."""
         best: dict[str, Chain] = {}
         reverse: dict[str, list[tuple[str, CallSite]]] = {}
         queue: deque[str] = deque()
-        for fqn, rows in self._edges.items():
+        for fqn in self._universe:
+            rows = self._edges_of(fqn)
             leaf: Chain | None = None
             leaf_value: str | None = None
             for call, value, kind, callee in rows:
@@ -708,11 +740,14 @@ class ProjectIndex:
         for route in self.routes:
             if route.handler not in seen:
                 seen.add(route.handler)
-                yield PathFunction(self.functions[route.handler], "handler", route)
+                handler = self.functions[route.handler]
+                if self.in_focus(handler.module.path):
+                    yield PathFunction(handler, "handler", route)
             for d in route.dependencies:
                 if d not in seen:
                     seen.add(d)
-                    deps.append(PathFunction(self.functions[d], "dependency", route))
+                    if self.in_focus(self.functions[d].module.path):
+                        deps.append(PathFunction(self.functions[d], "dependency", route))
         yield from deps
 
     def is_response_class(self, value: str | None) -> bool:

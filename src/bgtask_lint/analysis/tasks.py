@@ -11,6 +11,7 @@ from bgtask_lint.analysis.versions import closes_upload_file, closes_yield_depen
 from bgtask_lint.models import Arg, CallSite, Usage
 
 ADD_TASK = f"ext:{BACKGROUND_TASKS}().add_task"
+TASK_CALLEES = ("add_task", "BackgroundTask", "BackgroundTasks")  # the last name of any task-site callee
 BACKGROUND_TASK = "ext:fastapi.BackgroundTask"
 UPLOAD_FILE = "fastapi.UploadFile"
 REQUEST = "fastapi.Request"
@@ -37,8 +38,15 @@ class TaskSite:
         return "the task"
 
 
-def task_sites(index: ProjectIndex) -> Iterator[TaskSite]:
-    for scoped in index.functions.values():
+def task_sites(index: ProjectIndex, fqns: Iterable[str] | None = None) -> Iterator[TaskSite]:
+    """Task sites in ``fqns`` (default: every function of the modules in focus)."""
+    if fqns is None:
+        scopes = [s for s in index.functions.values() if index.in_focus(s.module.path)]
+    else:
+        scopes = [index.functions[f] for f in fqns if f in index.functions]
+    for scoped in scopes:
+        if not any(c.callee.endswith(TASK_CALLEES) for c in scoped.function.calls):
+            continue  # cheap: no call here can be a task site
         for call in scoped.function.calls:
             value = index.call_target(scoped.module, scoped.function, call)
             if value == ADD_TASK:

@@ -75,12 +75,13 @@ class BackgroundTasksDropped(Rule):
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         index = ctx.index
+        routes = [r for r in index.routes if index.in_focus(index.functions[r.handler].module.path)]
         adders: dict[str, set[str]] = {}
-        for site in task_sites(index):
+        for site in task_sites(index, {f for r in routes for f in (r.handler, *r.dependencies)}):
             if site.kind == "add_task":
                 adders.setdefault(site.owner.fqn, set()).add(site.call.callee.split(".")[0])
         seen: set[str] = set()
-        for route in index.routes:
+        for route in routes:
             if route.handler in seen:
                 continue
             seen.add(route.handler)
