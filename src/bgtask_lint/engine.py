@@ -17,6 +17,7 @@ from bgtask_lint.analysis.versions import detect_fastapi_version
 from bgtask_lint.config import Config
 from bgtask_lint.discovery import DEFAULT_EXCLUDE, discover
 from bgtask_lint.models import Diagnostic, FileError, ModuleFacts
+from bgtask_lint.prefilter import Module, relevant
 from bgtask_lint.resultcache import ResultCache
 from bgtask_lint.project import (
     CACHE_DIR,
@@ -26,6 +27,7 @@ from bgtask_lint.project import (
     load,
     lookup_stack_bytes,
     module_names,
+    read_source,
     run_deep,
 )
 
@@ -76,7 +78,7 @@ def run(
     sources: list[SourceFile] = []
     aliases: dict[str, str] = {}
     for real, p in sorted(files.items()):
-        root = next((r for r in roots if real.startswith(str(r) + "/")), find_project_root(p))
+        root = next((r for r in roots if real.startswith(str(r) + "/")), None) or find_project_root(p)
         name, is_package, alias = module_names(p, root)
         sources.append(SourceFile(p, name, is_package, alias))
         for a in alias:
@@ -89,8 +91,12 @@ def run(
     if results is not None and (hit := results.get(run_key)) is not None:
         hit.cached, hit.parsed = len(sources), 0
         return hit
+    texts = _read_all(sources, overlay or {})
+    keep = relevant((Module(str(s.path), s.module, s.is_package, s.aliases) for s in sources), texts,
+                    target_set | set(overlay or {}))  # fmt: skip
+    sources = [s for s in sources if str(s.path) in keep or str(s.path) not in texts]
     cache = FactsCache(roots[0] if roots and use_cache else None)
-    loaded = load(sources, cache, jobs, overlay=overlay)
+    loaded = load(sources, cache, jobs, overlay=overlay, texts=texts)
     cache.prune(live=len(sources))
     errors = [e for e in loaded.errors if e.path in target_set]
     errors += [FileError(path, reason) for path, reason in targets.errors]
@@ -121,6 +127,21 @@ def run(
     if results is not None:
         results.put(run_key, replace(result, index=None))
     return result
+
+
+def _read_all(sources: list[SourceFile], overlay: dict[str, str]) -> dict[str, bytes]:
+    """Every file's bytes, read once (unreadable files are left to ``load`` to report)."""
+    out: dict[str, bytes] = {}
+    for s in sources:
+        path = str(s.path)
+        if path in overlay:
+            out[path] = overlay[path].encode("utf-8", "surrogateescape")
+            continue
+        try:
+            out[path] = read_source(s.path)
+        except (OSError, ValueError):
+            continue
+    return out
 
 
 def _installed_fastapi() -> str:

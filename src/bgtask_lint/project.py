@@ -17,12 +17,12 @@ import time
 import tokenize
 import warnings
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from bgtask_lint import __version__
 from bgtask_lint.models import FileError, ModuleFacts, ParseResult
@@ -320,8 +320,8 @@ class LoadResult:
 
 
 def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None,
-         overlay: dict[str, str] | None = None) -> LoadResult:  # fmt: skip
-    """Summarise every file, from the cache where the content is unchanged."""
+         overlay: dict[str, str] | None = None, texts: Mapping[str, bytes] | None = None) -> LoadResult:  # fmt: skip
+    """Summarise every file, from the cache where the content is unchanged (``texts``: bytes already read)."""
     parse_timeout()  # a bad setting is an error on every run, not only on runs that parse
     facts: list[ModuleFacts] = []
     errors: list[FileError] = []
@@ -332,6 +332,8 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
         try:
             if overlay and str(f.path) in overlay:  # text from stdin: undecodable bytes come back as they were
                 data = overlay[str(f.path)].encode("utf-8", "surrogateescape")
+            elif texts is not None and str(f.path) in texts:
+                data = texts[str(f.path)]
             else:
                 data = read_source(f.path)
         except (OSError, UnicodeError, ValueError) as exc:

@@ -1,0 +1,79 @@
+"""Which files can matter to a run, found with a text scan and no parsing.
+
+A file matters when it is reported on, when it can hold routes, dependencies or background tasks
+(it mentions FastAPI, Starlette or the task API), or when such a file imports it, transitively.
+Code that nothing on that side imports cannot be on a request path, so it is never parsed: in a
+monorepo that is most of the tree (CLIs, workers, scripts, client SDKs).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+#: Words a module must contain to hold a route, a dependency or a background task.
+SEED = re.compile(rb"fastapi|starlette|APIRouter|FastAPI|BackgroundTask|add_task|Depends|create_task|ensure_future")
+IMPORT = re.compile(
+    rb"^[ \t]*(?:from[ \t]+(?P<base>\.*[\w.]*)[ \t]+import[ \t]+(?P<names>\([^)]*\)|[^\n#;]*)"
+    rb"|import[ \t]+(?P<mods>[^\n#;]+))",
+    re.MULTILINE,
+)
+
+
+@dataclass(frozen=True)
+class Module:
+    path: str
+    name: str
+    is_package: bool
+    aliases: tuple[str, ...] = ()
+
+
+def relevant(modules: Iterable[Module], texts: Mapping[str, bytes], seeds: Iterable[str]) -> set[str]:
+    """Paths of the modules reachable by import from ``seeds`` and from every module that mentions
+    FastAPI or background tasks."""
+    modules = list(modules)
+    by_name: dict[str, list[Module]] = {}
+    for m in modules:
+        for name in (m.name, *m.aliases):
+            by_name.setdefault(name, []).append(m)
+    todo = [m for m in modules if m.path in set(seeds) or SEED.search(texts.get(m.path, b""))]
+    found: set[str] = set()
+    while todo:
+        m = todo.pop()
+        if m.path in found:
+            continue
+        found.add(m.path)
+        for name in imported_names(m, texts.get(m.path, b"")):
+            # ``a.b.c`` may be a module, or a name in module ``a.b``; ``a.b`` itself runs ``a/__init__``
+            parts = name.split(".")
+            for i in range(len(parts), 0, -1):
+                for hit in by_name.get(".".join(parts[:i]), ()):
+                    if hit.path not in found:
+                        todo.append(hit)
+    return found
+
+
+def imported_names(module: Module, text: bytes) -> list[str]:
+    package = module.name.split(".") if module.is_package else module.name.split(".")[:-1]
+    out: list[str] = []
+    for match in IMPORT.finditer(text):
+        if match.group("mods") is not None:
+            for chunk in match.group("mods").split(b","):
+                words = chunk.split()
+                if words:
+                    out.append(words[0].decode("ascii", "ignore"))
+            continue
+        base = match.group("base").decode("ascii", "ignore")
+        level = len(base) - len(base.lstrip("."))
+        if level:
+            anchor = package[: len(package) - (level - 1)] if level - 1 <= len(package) else []
+            rest = base.lstrip(".")
+            base = ".".join([*anchor, rest] if rest else anchor)
+        names = match.group("names").strip(b"() \t\r\n")
+        out.append(base)
+        for chunk in names.split(b","):
+            words = chunk.split()
+            if words and words[0] != b"*":
+                out.append(f"{base}.{words[0].decode('ascii', 'ignore')}" if base else words[0].decode("ascii", "ignore"))
+    return out
