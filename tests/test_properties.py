@@ -100,7 +100,7 @@ def assert_clean_errors(result: Result, source: str) -> None:
 # --------------------------------------------------------------------------- arbitrary valid Python
 
 
-@fuzz(default=30, long=3000)
+@fuzz(default=25, long=3000)
 @given(source=hypothesmith.from_grammar())
 def test_arbitrary_grammar_modules_never_crash(project: Project, source: str) -> None:
     assume(libcst_parses(source))
@@ -264,7 +264,7 @@ async def a(x: str, background_tasks: BackgroundTasks):
     assert {"BGT101", "BGT102", "BGT201", "BGT204", "BGT206"} <= codes
 
 
-@fuzz(default=30, long=2000)
+@fuzz(default=25, long=2000)
 @given(source=fastapi_module())
 def test_fixes_compile_and_converge(project: Project, source: str) -> None:
     assert compiles(source) is None, source  # the generator itself must be right

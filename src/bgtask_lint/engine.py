@@ -123,7 +123,7 @@ def run(
     if fix_edits and any(d.fix for d in result.diagnostics):
         from bgtask_lint.fixes import with_edits
 
-        result = with_edits(result)
+        result = with_edits(result, cache)
     if results is not None:
         results.put(run_key, replace(result, index=None))
     return result

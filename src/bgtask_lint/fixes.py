@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import difflib
+import hashlib
 import errno
 import io
 import os
@@ -17,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 from libcst.codemod import CodemodContext, ContextAwareTransformer
@@ -666,21 +668,39 @@ def _write(path: str, text: str, file: _File, broken: dict[str, str]) -> bool:
 # --------------------------------------------------------------------------- edits for reports, noqa
 
 
-def with_edits(result: Result) -> Result:
-    """Fill each fix's ``edits`` (one replacement covering what changes) for JSON, SARIF and the full output."""
-    out = []
+def with_edits(result: Result, cache: Any = None) -> Result:
+    """Fill each fix's ``edits`` (whole changed lines) for JSON, SARIF and the full output.
+
+    ``cache`` (a ``FactsCache``) keeps each file's computed edits by content hash: a codemod per
+    fix is the slowest part of reporting, and unchanged files need it only once."""
+    by_path: dict[str, list[Diagnostic]] = defaultdict(list)
     for d in result.diagnostics:
-        text = result.sources.get(d.path)
-        if d.fix is None or text is None or d.fix.edits:
-            out.append(d)
-            continue
-        try:
-            new = apply_to_source(text, [d.fix])
-        except (FixError, cst.ParserSyntaxError, RecursionError):
-            out.append(replace(d, fix=None, no_fix_reason="the fix could not be applied to this code"))
-            continue
-        out.append(replace(d, fix=replace(d.fix, edits=_line_edits(text, new))))
-    result.diagnostics = out
+        by_path[d.path].append(d)
+    out = []
+    for path, diags in by_path.items():
+        text = result.sources.get(path)
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() + "-edits" if text else None
+        known: dict[tuple[str, int], tuple[ModelEdit, ...] | None] = (cache.get(key, dict) if cache and key else None) or {}
+        missing = False
+        for d in diags:
+            if d.fix is None or text is None or d.fix.edits:
+                out.append(d)
+                continue
+            slot = (d.fix.kind, d.fix.target)
+            if slot not in known:
+                missing = True
+                try:
+                    known[slot] = _line_edits(text, apply_to_source(text, [d.fix]))
+                except (FixError, cst.ParserSyntaxError, RecursionError):
+                    known[slot] = None
+            edits = known[slot]
+            if edits is None:
+                out.append(replace(d, fix=None, no_fix_reason="the fix could not be applied to this code"))
+            else:
+                out.append(replace(d, fix=replace(d.fix, edits=edits)))
+        if missing and cache and key:
+            cache.put(key, known)
+    result.diagnostics = sorted(out, key=lambda d: d.sort_key)
     return result
 
 
