@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bgtask_lint.adoption import fingerprint
+from bgtask_lint.adoption import relpath as _relpath
 from bgtask_lint.models import Diagnostic, Edit, FileError, Location
 
 TOOL = "bgtask-lint"
@@ -55,15 +56,6 @@ class Report:
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def _relpath(path: str, root: str) -> str:
-    """``path`` relative to ``root`` when it lies inside it, else unchanged."""
-    try:
-        rel = os.path.relpath(path, root)
-    except ValueError:  # another drive on Windows
-        return path
-    return path if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel
 
 
 def _portable(path: str, root: str) -> str:
