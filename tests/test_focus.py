@@ -31,3 +31,24 @@ def test_one_file_matches_the_whole_project_run(path: str, whole: dict[str, list
     result = run([path], Config(), use_cache=False)
     assert result.index is not None and result.index.focus == frozenset({path})
     assert [_key(d) for d in result.diagnostics] == whole.get(path, [])
+
+
+def test_a_rule_that_crashes_on_one_file_is_reported_against_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bgtask_lint.rules.deferrable_work_in_response import DeferrableWorkInResponse
+
+    original = DeferrableWorkInResponse.check
+
+    def fragile(self, ctx):
+        for d in original(self, ctx):
+            if d.path.endswith("orders.py"):
+                raise RuntimeError("boom")
+            yield d
+
+    monkeypatch.setattr(DeferrableWorkInResponse, "check", fragile)
+    result = run([str(SHOP)], Config(), use_cache=False)
+    crashed = [e for e in result.errors if "internal error in BGT101" in e.message]
+    assert [e.path for e in crashed] == [str(SHOP / "app" / "api" / "orders.py")]
+    assert "boom" in crashed[0].message
+    bgt101 = {d.path for d in result.diagnostics if d.code == "BGT101"}
+    assert str(SHOP / "app" / "api" / "users.py") in bgt101  # the other files still get their findings
+    assert {d.code for d in result.diagnostics} >= {"BGT102", "BGT201"}

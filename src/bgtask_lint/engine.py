@@ -181,9 +181,38 @@ def check(index: ProjectIndex, config: Config, targets: set[str]) -> tuple[list[
                 if d.path in targets:
                     found.setdefault((d.code, d.path, d.ordinal), d)
         except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the run
-            tb = traceback.extract_tb(exc.__traceback__)[-1]
-            errors.append(FileError("<project>", f"internal error in {rule_cls.code}: {exc!r} at {tb.filename}:{tb.lineno}"))
+            errors += _isolate(rule, ctx, targets, found, exc)
     return list(found.values()), errors
+
+
+def _isolate(rule, ctx, targets: set[str], found: dict, exc: Exception) -> list[FileError]:
+    """A rule crashed: run it again one file at a time, so the crash is reported against the file
+    that causes it and every other file still gets its findings."""
+    index = ctx.index
+    original = index.focus
+    try:  # what the rules share is computed for the whole focus first, so narrowing loses nothing
+        index.deferrable, index.blocking, index.fallible, index.database  # noqa: B018
+    except Exception as shared:  # noqa: BLE001
+        return [FileError("<project>", _internal(rule.code, shared))]
+    errors = []
+    for path in sorted(original or targets):
+        index.focus = frozenset({path})
+        ctx.cache.clear()
+        try:
+            for d in rule.check(ctx):
+                if d.path in targets:
+                    found.setdefault((d.code, d.path, d.ordinal), d)
+        except Exception as one:  # noqa: BLE001
+            errors.append(FileError(path, _internal(rule.code, one)))
+    index.focus = original
+    ctx.cache.clear()
+    return errors or [FileError("<project>", _internal(rule.code, exc))]
+
+
+def _internal(code: str, exc: Exception) -> str:
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
+    return f"internal error in {code}: {exc!r}{where}; please report it"
 
 
 def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list[FileError],
