@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from bgtask_lint.locate import NOQA
 from bgtask_lint.models import Diagnostic
 
 BASELINE_VERSION = 1
+LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def relpath(path: str, root: str) -> str:
@@ -85,7 +87,8 @@ def add_noqa_to_source(text: str, diagnostics: Iterable[Diagnostic]) -> str:
     codes: dict[int, set[str]] = {}
     for d in diagnostics:
         codes.setdefault(d.location.row, set()).add(d.code)
-    lines = text.splitlines(keepends=True)
+    # Python's own line ends only: a form feed or U+2028 inside a line does not start a new one
+    lines = LINES.findall(text)
     for row, wanted in codes.items():
         if not 0 < row <= len(lines):
             continue

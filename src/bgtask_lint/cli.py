@@ -83,7 +83,7 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
     err = click.get_text_stream("stderr")
     overlay = None
     if stdin_filename:
-        overlay = {stdin_filename: sys.stdin.read()}
+        overlay = {stdin_filename: sys.stdin.buffer.read().decode("utf-8", "surrogateescape")}
         paths = (stdin_filename,)
     paths = paths or (".",)
     known = _known_codes()
