@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bgtask_lint.locate import NOQA
 from bgtask_lint.models import Diagnostic
 
+NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 BASELINE_VERSION = 1
 LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
@@ -108,3 +108,11 @@ def add_noqa_to_source(text: str, diagnostics: Iterable[Diagnostic]) -> str:
         lines[row - 1] = body + ending
     return "".join(lines)
 
+
+def noqa_codes(line: str) -> frozenset[str] | None:
+    """None: no noqa comment; empty set: bare ``# noqa``; else the codes it names."""
+    match = NOQA.search(line)
+    if match is None:
+        return None
+    codes = match.group("codes")
+    return frozenset(c.strip().upper() for c in codes.split(",")) if codes else frozenset()

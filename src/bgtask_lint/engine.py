@@ -218,7 +218,8 @@ def _internal(code: str, exc: Exception) -> str:
 def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list[FileError],
             cache: FactsCache) -> tuple[list[Diagnostic], dict[str, str]]:  # fmt: skip
     """Fill in positions and snippets, and drop findings silenced by ``# noqa``."""
-    from bgtask_lint.locate import Located, locate, noqa_codes
+    from bgtask_lint.adoption import noqa_codes
+    from bgtask_lint.locate import Located, locate
 
     by_path: dict[str, list[Diagnostic]] = defaultdict(list)
     for d in diagnostics:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import libcst as cst
@@ -10,7 +9,6 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bgtask_lint.models import Location
 
-NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -53,12 +51,3 @@ def locate(source: str | bytes, ordinals: set[int]) -> dict[int, Located]:
     collector = _Collector(ordinals, module)
     MetadataWrapper(module, unsafe_skip_copy=True).visit(collector)
     return collector.found
-
-
-def noqa_codes(line: str) -> frozenset[str] | None:
-    """None: no noqa comment; empty set: bare ``# noqa``; else the codes it names."""
-    match = NOQA.search(line)
-    if match is None:
-        return None
-    codes = match.group("codes")
-    return frozenset(c.strip().upper() for c in codes.split(",")) if codes else frozenset()
