@@ -16,7 +16,7 @@ from bgtask_lint.analysis.index import ProjectIndex
 from bgtask_lint.analysis.versions import detect_fastapi_version
 from bgtask_lint.config import Config
 from bgtask_lint.discovery import DEFAULT_EXCLUDE, discover
-from bgtask_lint.models import Diagnostic, FileError, ModuleFacts
+from bgtask_lint.models import Diagnostic, FileError
 from bgtask_lint.prefilter import Module, relevant
 from bgtask_lint.resultcache import ResultCache
 from bgtask_lint.project import (
@@ -107,13 +107,13 @@ def run(
     index.focus = frozenset(target_set) if len(target_set) < len(sources) else None
     diagnostics, rule_errors = check(index, config, target_set)
     errors += rule_errors
-    located, texts = _locate(diagnostics, overlay or {}, errors, cache)
+    located, shown = _locate(diagnostics, overlay or {}, errors, cache, texts)
     located = [d for d in located if config.enabled(d.code, d.path)]
     result = Result(
         diagnostics=sorted(located, key=lambda d: d.sort_key),
         errors=sorted(errors, key=lambda e: (e.path, e.row or 0)),
         files=sorted(target_set),
-        sources=texts,
+        sources=shown,
         missing=list(targets.missing),
         parsed=loaded.parsed,
         cached=loaded.cached,
@@ -216,7 +216,7 @@ def _internal(code: str, exc: Exception) -> str:
 
 
 def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list[FileError],
-            cache: FactsCache) -> tuple[list[Diagnostic], dict[str, str]]:  # fmt: skip
+            cache: FactsCache, texts: dict[str, bytes]) -> tuple[list[Diagnostic], dict[str, str]]:  # fmt: skip
     """Fill in positions and snippets, and drop findings silenced by ``# noqa``."""
     from bgtask_lint.adoption import noqa_codes
     from bgtask_lint.locate import Located, locate
@@ -231,7 +231,7 @@ def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list
         found: dict[str, tuple[dict[int, Located], str] | Exception] = {}
         for path, items in by_path.items():
             try:
-                data = overlay[path] if path in overlay else Path(path).read_bytes()
+                data = overlay[path] if path in overlay else texts.get(path) or Path(path).read_bytes()
                 raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
                 key = hashlib.sha256(raw).hexdigest() + POSITIONS_SUFFIX
                 wanted = {d.ordinal for d in items}
@@ -272,9 +272,3 @@ def _decode(data: bytes) -> str:
 
     encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     return data.decode(encoding).removeprefix("\ufeff")
-
-
-def module_facts(result: Result, path: str) -> ModuleFacts | None:
-    if result.index is None:
-        return None
-    return next((m for m in result.index.modules if m.path == path), None)

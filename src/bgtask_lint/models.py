@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -75,6 +75,13 @@ class FileError:
 
 # --------------------------------------------------------------------------- per-module facts
 
+#: Pseudo-binding of a generator function: what its first ``yield`` yields (set by summarize).
+YIELDED = "<yield>"
+#: ``FunctionFacts.returns`` entry for a returned value that is no reference (``return a, b``); resolves to nothing.
+RETURNS_VALUE = "<value>"
+#: ``request_reads`` entry for a parameter that receives an uploaded file (``File()``, ``list[UploadFile]``).
+UPLOAD_READ = "upload"
+
 
 class Usage(str, Enum):
     """What happens to a call's result."""
@@ -101,14 +108,6 @@ class Arg:
 
 
 @dataclass(frozen=True)
-class TryContext:
-    """How the innermost try around a call treats errors."""
-
-    handles: bool  # some except clause does something with the error (makes a call)
-    shapes_response: bool  # an except clause returns or raises (e.g. HTTPException)
-
-
-@dataclass(frozen=True)
 class CallSite:
     ordinal: int
     """Pre-order index of the ``Call`` node in the module: a position-free node identity."""
@@ -126,7 +125,6 @@ class CallSite:
     statement: bool = False  # the call (or ``await call``, or ``_ = ...``) is a whole statement
     in_loop: bool = False
     returned: bool = False  # ``return f(...)``
-    text: str = ""  # source text, truncated
 
 
 @dataclass(frozen=True)
@@ -166,7 +164,6 @@ class FunctionFacts:
     params: tuple[Param, ...]
     calls: tuple[CallSite, ...]
     decorators: tuple[str, ...] = ()
-    decorator_calls: tuple[int, ...] = ()  # ordinals of decorator Call nodes
     bindings: tuple[tuple[str, Binding], ...] = ()
     reads: tuple[tuple[str, int], ...] = ()  # (name, statement index) of every read
     returns: tuple[str, ...] = ()  # references returned (names/attributes)
@@ -178,8 +175,6 @@ class FunctionFacts:
     parent: str | None = None  # enclosing function qualname for nested defs / lambdas
     free_names: tuple[str, ...] = ()  # names read but not bound locally (closures)
     handled_param_calls: tuple[str, ...] = ()  # params called inside a handling try (decorators)
-    ordinal: int = 0  # ordinal of the first call after the def line, for reporting defs
-    line: int = 0  # 1-based line of the ``def`` (computed cheaply from the header)
     is_lambda: bool = False
     nested: tuple[str, ...] = ()  # qualnames of directly nested defs
     request_reads: tuple[tuple[str, str], ...] = ()  # (param, attr) like ("request", "body")
@@ -222,7 +217,6 @@ class ModuleFacts:
     includes: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (parent, child, deps)
     noqa: tuple[tuple[int, tuple[str, ...]], ...] = ()  # line -> codes ("" = all)
     is_package: bool = False
-    exports_all: tuple[str, ...] = ()
     module_calls: tuple[CallSite, ...] = ()  # calls at module level (include_router etc.)
     type_aliases: tuple[tuple[str, Param], ...] = ()  # ``SessionDep = Annotated[Session, Depends(get_db)]``
 
@@ -243,17 +237,3 @@ class Chain:
 
     def render(self) -> str:
         return " -> ".join(self.steps)
-
-
-@dataclass(frozen=True)
-class Span:
-    start: Location
-    end: Location
-
-
-@dataclass
-class RunStats:
-    files: int = 0
-    parsed: int = 0
-    cached: int = 0
-    errors: list[FileError] = field(default_factory=list)

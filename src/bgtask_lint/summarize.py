@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from bgtask_lint.analysis.calls import ROUTE_DECORATORS
-from bgtask_lint.analysis.index import RETURNS_VALUE, UPLOAD_READ, YIELDED
 from bgtask_lint.models import (
+    RETURNS_VALUE,
+    UPLOAD_READ,
+    YIELDED,
     Arg,
     Binding,
     CallSite,
@@ -195,7 +197,6 @@ class Summarizer(cst.CSTVisitor):
         self.includes: list[tuple[str, str, tuple[str, ...]]] = []
         self.router_deps: list[tuple[str, tuple[str, ...]]] = []
         self.type_aliases: dict[str, Param] = {}
-        self.exports_all: list[str] = []
         self.skip_names: set[int] = set()
         self.pending: dict[int, _Scope] = {}
         self.done: dict[int, _Scope] = {}
@@ -690,8 +691,6 @@ class Summarizer(cst.CSTVisitor):
         ann, dep, _ = self._annotation(value) if isinstance(value, cst.Subscript) else (None, None, None)
         if dep is not None:
             self.type_aliases[name] = Param(name, ann, dep[0], dep[1])
-        elif name == "__all__" and isinstance(value, (cst.List, cst.Tuple)):
-            self.exports_all.extend(v for v in (_string_value(e.value) for e in value.elements) if v)
         if isinstance(value, cst.Call):
             deps = self._deps_list(value)
             if deps:
@@ -922,7 +921,6 @@ def summarize(source: str, module: str, path: str, is_package: bool = False) -> 
         router_deps=tuple(visitor.router_deps),
         includes=tuple(visitor.includes),
         is_package=is_package,
-        exports_all=tuple(visitor.exports_all),
         module_calls=tuple(calls),
         type_aliases=tuple(visitor.type_aliases.items()),
     )

@@ -466,11 +466,6 @@ TASK_SPAWNERS = frozenset({"asyncio.create_task", "asyncio.ensure_future", "asyn
                            "asyncio.get_event_loop().ensure_future", "asyncio.AbstractEventLoop().create_task",
                            "asyncio.BaseEventLoop().create_task"})  # fmt: skip
 
-#: Hand-offs: the callable passed to these runs elsewhere (a thread, a task after the response).
-HANDOFFS = frozenset({"fastapi.concurrency.run_in_threadpool", "asyncio.to_thread", "anyio.to_thread.run_sync",
-                      "asyncio.get_event_loop().run_in_executor", "asyncio.get_running_loop().run_in_executor",
-                      "starlette.concurrency.run_until_first_complete", "fastapi.BackgroundTasks().add_task"})  # fmt: skip
-
 #: Decorators that cache a function's result: its slow work happens once per process, not per call.
 MEMOIZERS = frozenset({"functools.lru_cache", "functools.cache", "functools.cached_property", "cachetools.cached",
                        "cachetools.func.ttl_cache", "cachetools.func.lru_cache", "async_lru.alru_cache",

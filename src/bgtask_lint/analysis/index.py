@@ -28,6 +28,7 @@ from bgtask_lint.analysis.calls import (
     canonical,
 )
 from bgtask_lint.models import (
+    YIELDED,
     Binding,
     CallSite,
     Chain,
@@ -40,12 +41,6 @@ from bgtask_lint.models import (
 BUILTINS = frozenset(dir(builtins))
 SELF_TYPES = frozenset({"typing.Self()", "typing_extensions.Self()"})
 PROPERTIES = frozenset({"property", "cached_property"})
-#: Pseudo-binding of a generator function: what its first ``yield`` yields (set by summarize).
-YIELDED = "<yield>"
-#: ``FunctionFacts.returns`` entry for a returned value that is no reference (``return a, b``); resolves to nothing.
-RETURNS_VALUE = "<value>"
-#: ``request_reads`` entry for a parameter that receives an uploaded file (``File()``, ``list[UploadFile]``).
-UPLOAD_READ = "upload"
 BACKGROUND_TASKS = "fastapi.BackgroundTasks"
 
 

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 from bgtask_lint.analysis.calls import DB, FILE, HTTP, SUBPROCESS
-from bgtask_lint.analysis.index import (
-    RETURNS_VALUE,
-    UPLOAD_READ,
-    PathFunction,
-    ProjectIndex,
-    is_side_effect,
-)
+from bgtask_lint.analysis.index import PathFunction, ProjectIndex, is_side_effect
 from bgtask_lint.analysis.versions import closes_upload_file, closes_yield_dependency
-from bgtask_lint.models import CallSite, Chain, Fix, Usage
+from bgtask_lint.models import RETURNS_VALUE, UPLOAD_READ, CallSite, Chain, Fix, Usage
 
 UPLOAD_FILE = "fastapi.UploadFile"
 LOCAL_WORK = frozenset({FILE, SUBPROCESS})  # work on this machine, often a step the response builds on
@@ -158,7 +152,6 @@ def receiver_call(pf: PathFunction, call: CallSite) -> CallSite | None:
 def move_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Chain,
              version: tuple[int, int, int]) -> tuple[Fix | None, str | None]:  # fmt: skip
     """The unsafe move-to-BackgroundTasks fix, or the reason none is offered."""
-    s = pf.scoped
     route = pf.route
     if chain.category == DB:
         return None, "it is database persistence the response relies on"

@@ -71,8 +71,3 @@ def all_rules() -> tuple[type[Rule], ...]:
             if issubclass(obj, Rule) and obj is not Rule and obj.__module__ == module.__name__:
                 found.append(obj)
     return tuple(sorted(found, key=lambda r: r.code))
-
-
-def rule_by_code(code: str) -> type[Rule] | None:
-    code = code.upper()
-    return next((r for r in all_rules() if r.code == code or r.name == code.lower()), None)

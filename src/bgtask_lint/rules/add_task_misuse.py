@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bgtask_lint.analysis.index import RETURNS_VALUE
+from bgtask_lint.models import RETURNS_VALUE
 from bgtask_lint.analysis.tasks import task_sites
 from bgtask_lint.models import Diagnostic, Fix
 from bgtask_lint.rules import Context, Rule
