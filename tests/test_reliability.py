@@ -398,7 +398,7 @@ def test_a_worker_killed_from_outside_costs_only_its_file(tmp_path: Path, monkey
 
 def test_slow_and_huge_files_time_out_and_the_rest_is_linted(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(PYPROJECT)
-    (tmp_path / "app.py").write_text(handler("app"))
+    (tmp_path / "app.py").write_text(handler("app") + "\nimport generated\nimport plus_chain\n")  # both on the request side
     (tmp_path / "plus_chain.py").write_text(PLUS_CHAIN)
     chunk = "".join(f"def generated_{i}(a, b):\n    return helper_{i % 97}(a, b) + {i}\n\n\n" for i in range(2000))
     with open(tmp_path / "generated.py", "w") as fh:  # 10 MB of generated code
@@ -414,6 +414,21 @@ def test_slow_and_huge_files_time_out_and_the_rest_is_linted(tmp_path: Path) -> 
     for _row, message in errors.values():
         assert message.startswith("parsing took longer than 2 s; skipped") and "BGTASK_LINT_PARSE_TIMEOUT" in message
     assert elapsed < 30, elapsed
+
+
+def test_files_no_route_reaches_are_only_checked_to_parse(tmp_path: Path) -> None:
+    """A file nothing on the request side imports is checked with CPython's parser: a valid one
+    that libcst would take too long on costs nothing, a broken one is still reported."""
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    (tmp_path / "app.py").write_text(handler("app"))
+    (tmp_path / "plus_chain.py").write_text(PLUS_CHAIN)
+    (tmp_path / "broken.py").write_text("def f(:\n    pass\n")
+    proc = bgtask_lint("check", "--no-cache", "--output-format", "json", ".", cwd=tmp_path, BGTASK_LINT_PARSE_TIMEOUT="2")
+    assert proc.returncode == 1, proc.stderr
+    errors, findings = parse_output("json", proc.stdout)
+    assert {("app.py", 9, "BGT101"), ("app.py", 9, "BGT102")} <= findings
+    assert set(errors) == {"broken.py"}
+    assert errors["broken.py"][1].startswith("cannot parse")
 
 
 def test_a_bad_timeout_setting_is_a_usage_error(tmp_path: Path) -> None:

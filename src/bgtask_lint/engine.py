@@ -92,11 +92,12 @@ def run(
         hit.cached, hit.parsed = len(sources), 0
         return hit
     texts = _read_all(sources, overlay or {})
-    keep = relevant((Module(str(s.path), s.module, s.is_package, s.aliases) for s in sources), texts,
-                    target_set | set(overlay or {}))  # fmt: skip
-    sources = [s for s in sources if str(s.path) in keep or str(s.path) not in texts]
+    # Only what a route or a task can reach is summarised; the other files linted are checked to parse.
+    keep = relevant((Module(str(s.path), s.module, s.is_package, s.aliases) for s in sources), texts)
+    syntax_only = {path for path in target_set if path in texts and path not in keep}
+    sources = [s for s in sources if str(s.path) in keep or str(s.path) in syntax_only or str(s.path) not in texts]
     cache = FactsCache(roots[0] if roots and use_cache else None)
-    loaded = load(sources, cache, jobs, overlay=overlay, texts=texts)
+    loaded = load(sources, cache, jobs, overlay=overlay, texts=texts, syntax_only=syntax_only)
     cache.prune(live=len(sources))
     errors = [e for e in loaded.errors if e.path in target_set]
     errors += [FileError(path, reason) for path, reason in targets.errors]
@@ -104,7 +105,7 @@ def run(
     index = ProjectIndex(loaded.facts, catalogue, frozenset(config.error_handling_decorators))
     index.add_aliases(aliases)
     # Rules look at the files reported on (and whatever those reach), not the whole project.
-    index.focus = frozenset(target_set) if len(target_set) < len(sources) else None
+    index.focus = None if all(m.path in target_set for m in loaded.facts) else frozenset(target_set)
     diagnostics, rule_errors = check(index, config, target_set)
     errors += rule_errors
     located, shown = _locate(diagnostics, overlay or {}, errors, cache, texts)

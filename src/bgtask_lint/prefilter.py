@@ -1,9 +1,10 @@
 """Which files can matter to a run, found with a text scan and no parsing.
 
-A file matters when it is reported on, when it can hold routes, dependencies or background tasks
-(it mentions FastAPI, Starlette or the task API), or when such a file imports it, transitively.
-Code that nothing on that side imports cannot be on a request path, so it is never parsed: in a
-monorepo that is most of the tree (CLIs, workers, scripts, client SDKs).
+A file matters when it can hold routes, dependencies or background tasks (it mentions FastAPI,
+Starlette, the task API or registers a route), or when such a file imports it, transitively. Code
+that nothing on that side imports cannot be on a request path, so it is never summarised: in a
+monorepo that is most of the tree (CLIs, workers, scripts, client SDKs). Such files are still
+checked to parse when they are linted.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 #: Words a module must contain to hold a route, a dependency or a background task.
-SEED = re.compile(rb"fastapi|starlette|APIRouter|FastAPI|BackgroundTask|add_task|Depends|create_task|ensure_future")
+SEED = re.compile(
+    rb"fastapi|starlette|APIRouter|FastAPI|BackgroundTask|add_task|Depends|Security|create_task|ensure_future"
+    rb"|add_api_route|add_api_websocket_route|add_route|add_websocket_route|include_router|Route\("
+    # a route decorator on a router imported under any name: ``@api.post("/x")``
+    rb"|@[ \t]*[\w.]+\.(?:get|post|put|patch|delete|options|head|trace|api_route|websocket|route)[ \t]*\("
+)
 IMPORT = re.compile(
     rb"^[ \t]*(?:from[ \t]+(?P<base>\.*[\w.]*)[ \t]+import[ \t]+(?P<names>\([^)]*\)|[^\n#;]*)"
     rb"|import[ \t]+(?P<mods>[^\n#;]+))",
@@ -29,7 +35,7 @@ class Module:
     aliases: tuple[str, ...] = ()
 
 
-def relevant(modules: Iterable[Module], texts: Mapping[str, bytes], seeds: Iterable[str]) -> set[str]:
+def relevant(modules: Iterable[Module], texts: Mapping[str, bytes], seeds: Iterable[str] = ()) -> set[str]:
     """Paths of the modules reachable by import from ``seeds`` and from every module that mentions
     FastAPI or background tasks."""
     modules = list(modules)
