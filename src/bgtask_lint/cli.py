@@ -141,8 +141,8 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
         if stdin_filename:
             sys.stdout.write(outcome.sources.get(stdin_filename, overlay[stdin_filename]))  # type: ignore[index]
         result = outcome.result
-    if output_format in EDIT_FORMATS and any(d.fix for d in result.diagnostics):
-        from bgtask_lint.fixes import with_edits
+    if output_format in EDIT_FORMATS and any(d.fix and not d.fix.edits for d in result.diagnostics):
+        from bgtask_lint.fixes import with_edits  # imports libcst: only when some edits are not known yet
 
         result = with_edits(result)
     fixable = sum(1 for d in result.diagnostics if d.fix and (d.fix.applicability == "safe" or unsafe_fixes))

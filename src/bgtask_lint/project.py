@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bgtask_lint import __version__
+from bgtask_lint.fingerprint import code_digest
 from bgtask_lint.models import FileError, ModuleFacts, ParseResult
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
@@ -53,15 +54,17 @@ def find_project_root(path: Path) -> Path:
     return top
 
 
-def module_names(path: Path, root: Path) -> tuple[str, bool, tuple[str, ...]]:
-    """(module name, is package, aliases) from the ``__init__.py`` chain and the project root."""
-    path = path.resolve()
+def module_names(path: Path, root: Path, packages: dict[str, tuple[str, ...]] | None = None,
+                 resolved: bool = False) -> tuple[str, bool, tuple[str, ...]]:  # fmt: skip
+    """(module name, is package, aliases) from the ``__init__.py`` chain and the project root.
+
+    ``packages`` memoises each directory's package chain across the files of one run.
+    """
+    path = path if resolved else path.resolve()
     is_package = path.name == "__init__.py"
-    parts = [] if is_package else [path.stem]
-    d = path.parent
-    while (d / "__init__.py").exists() and d.parent != d:
-        parts.insert(0, d.name)
-        d = d.parent
+    parts = [*_package_chain(str(path.parent), {} if packages is None else packages)]
+    if not is_package:
+        parts.append(path.stem)
     name = ".".join(parts) or path.parent.name
     aliases: list[str] = []
     for base in (root / "src", root):
@@ -76,6 +79,19 @@ def module_names(path: Path, root: Path) -> tuple[str, bool, tuple[str, ...]]:
                 aliases.append(alias)
         break
     return name, is_package, tuple(aliases)
+
+
+def _package_chain(directory: str, memo: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """The names of the packages a directory is nested in, outermost first, itself last."""
+    chain = memo.get(directory)
+    if chain is None:
+        parent = os.path.dirname(directory)
+        if parent != directory and os.path.exists(os.path.join(directory, "__init__.py")):
+            chain = (*_package_chain(parent, memo), os.path.basename(directory))
+        else:
+            chain = ()
+        memo[directory] = chain
+    return chain
 
 
 def read_source(path: Path) -> bytes:
@@ -215,7 +231,7 @@ class FactsCache:
     @staticmethod
     def key(data: bytes, module: str, is_package: bool) -> str:
         h = hashlib.sha256(data)
-        h.update(f"\0{module}\0{is_package}\0{__version__}".encode("utf-8", "surrogateescape"))
+        h.update(f"\0{module}\0{is_package}\0{code_digest(facts_only=True)}".encode("utf-8", "surrogateescape"))
         return h.hexdigest()
 
     def get(self, key: str, expected: type = ModuleFacts) -> Any:

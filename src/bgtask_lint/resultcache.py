@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bgtask_lint import __version__
+from bgtask_lint.fingerprint import code_digest
 
 #: Files whose content can change a finding without any ``.py`` file changing (the FastAPI version).
 DEPENDENCY_FILES = ("pyproject.toml", "uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "Pipfile", "setup.cfg")
@@ -26,7 +27,7 @@ class ResultCache:
     def key(self, files: Iterable[tuple[str, str, bool]], extra: Iterable[Any]) -> str | None:
         """A digest of the tool, the inputs' stat identity and ``extra``; None if a file cannot be stat'ed."""
         h = hashlib.sha256()
-        h.update(f"{__version__}\0{sys.version_info[:2]}\0".encode())
+        h.update(f"{code_digest()}\0{sys.version_info[:2]}\0".encode())
         for item in extra:
             h.update(repr(item).encode("utf-8", "surrogatepass") + b"\0")
         dirs: set[str] = set()

@@ -1,0 +1,34 @@
+"""What the caches are keyed on besides their inputs: this copy of the tool's own code.
+
+The version alone is not enough: a checkout between releases, or a patched install, computes
+different facts under the same version number, and a cache must never answer for other code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from bgtask_lint import __version__
+
+
+#: The modules that per-file facts are computed by (what ``summarize`` imports from the package,
+#: and the worker that runs it): facts stay valid while these are unchanged.
+FACTS_MODULES = ("summarize.py", "walk.py", "models.py", "analysis/calls.py", "project.py", "fingerprint.py")
+
+
+@lru_cache(maxsize=2)
+def code_digest(facts_only: bool = False) -> str:
+    """The version and a digest of the package's modules (all of them, or those computing facts);
+    a few hundred KB are hashed: about a millisecond."""
+    h = hashlib.sha256(__version__.encode())
+    package = Path(__file__).resolve().parent
+    paths = [package / name for name in FACTS_MODULES] if facts_only else sorted(package.rglob("*.py"))
+    for path in paths:
+        h.update(path.relative_to(package).as_posix().encode() + b"\0")
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(b"<missing>")
+    return f"{__version__}-{h.hexdigest()[:16]}"
