@@ -218,6 +218,18 @@ def test_is_excluded(tmp_path: Path, path: str, patterns: list[str], excluded: b
         pytest.param("\\#b.py\n", ["#b.py", "b.py"], ["b.py"], id="escaped hash"),
         pytest.param("a.py   \n", ["a.py", "b.py"], ["b.py"], id="trailing spaces ignored"),
         pytest.param("[z-a].py\nb.py\n", ["a.py", "b.py"], ["a.py"], id="invalid line is inert"),
+        pytest.param(
+            "*.py\n!/keep/*.py\nkeep/drop.py\n",
+            ["a.py", "keep/k.py", "keep/drop.py", "sub/keep/x.py"],
+            ["keep/k.py"],
+            id="last match wins across name and path rules",
+        ),
+        pytest.param(
+            "gen*/\n!gen_keep/\n",
+            ["gen_a/x.py", "gen_keep/y.py", "gen.py"],
+            ["gen.py", "gen_keep/y.py"],
+            id="negated dir-only rule",
+        ),
     ],
 )
 def test_gitignore_patterns(
@@ -319,6 +331,25 @@ def test_symlinked_file_is_listed_once(tmp_path: Path) -> None:
     touch(tmp_path, "a.py")
     (tmp_path / "b.py").symlink_to(tmp_path / "a.py")
     assert found(tmp_path) == ["a.py"]
+
+
+def test_files_in_a_symlinked_directory_keep_their_linked_path(tmp_path: Path) -> None:
+    touch(tmp_path, "outside/pkg/a.py", "root/app.py")
+    (tmp_path / "outside" / "pkg" / "b.py").symlink_to("a.py")  # relative to the link's folder
+    root = tmp_path / "root"
+    (root / "linked").symlink_to(tmp_path / "outside", target_is_directory=True)
+    result = discover([root, tmp_path / "outside" / "pkg" / "a.py"])
+    assert rel(result.files, root) == ["app.py", "linked/pkg/a.py"]
+    assert result.explicit == frozenset({root / "linked" / "pkg" / "a.py"})
+    assert result.errors == ()
+
+
+def test_a_file_reached_through_a_symlinked_directory_keeps_its_shallowest_path(
+    tmp_path: Path,
+) -> None:
+    touch(tmp_path, "deep/er/mod.py", "deep/er/sub/leaf.py")
+    (tmp_path / "short").symlink_to(tmp_path / "deep" / "er", target_is_directory=True)
+    assert found(tmp_path) == ["short/mod.py", "short/sub/leaf.py"]
 
 
 # --------------------------------------------------------------------------- odd entries
