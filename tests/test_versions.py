@@ -249,7 +249,7 @@ def test_fallback_to_newest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     def missing(name: str) -> str:
         raise metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(versions.metadata, "version", missing)
+    monkeypatch.setattr(metadata, "version", missing)
     assert detect(tmp_path, {}) == versions.VersionInfo(NEWEST, "newest (unknown)")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 import re
 import traceback
 from collections import defaultdict
@@ -12,9 +13,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
-from bgtask_lint.analysis.calls import CallKind, Catalogue, build_catalogue
-from bgtask_lint.analysis.index import ProjectIndex
-from bgtask_lint.analysis.versions import detect_fastapi_version
+from typing import TYPE_CHECKING
+
 from bgtask_lint.config import Config
 from bgtask_lint.discovery import DEFAULT_EXCLUDE, discover
 from bgtask_lint.fingerprint import code_digest
@@ -32,6 +32,10 @@ from bgtask_lint.project import (
     read_source,
     run_deep,
 )
+
+if TYPE_CHECKING:  # the analysis is imported only when a run is not answered from the result cache
+    from bgtask_lint.analysis.calls import CallKind, Catalogue
+    from bgtask_lint.analysis.index import ProjectIndex
 
 
 POSITIONS_SUFFIX = "-positions"  # cache entries of finding positions, beside the facts they belong to
@@ -92,8 +96,9 @@ def _run(
     whole = bool(roots) and {str(r) for r in roots} <= walked
     context = discover([str(r) for r in roots], exclude, config.extend_exclude) if roots and not whole else targets
     files: dict[str, tuple[Path, Path]] = {}
-    for p in (*targets.files, *context.files):
-        real = p.resolve()
+    real_dirs: dict[str, str] = {}
+    for p in targets.files + (context.files if context is not targets else ()):
+        real = _real_path(p, real_dirs)
         files.setdefault(str(real), (p, real))
     for p in overlay or {}:
         files.setdefault(str(Path(p).resolve()), (Path(p), Path(p).resolve()))
@@ -125,6 +130,8 @@ def _run(
     errors = [e for e in loaded.errors if e.path in target_set]
     errors += [FileError(path, reason) for path, reason in targets.errors]
     catalogue = _catalogue(tuple(sorted(config.extra_calls().items())))
+    from bgtask_lint.analysis.index import ProjectIndex
+
     index = ProjectIndex(loaded.facts, catalogue, frozenset(config.error_handling_decorators))
     index.add_aliases(aliases)
     # Rules look at the files reported on (and whatever those reach), not the whole project.
@@ -151,6 +158,16 @@ def _run(
     if results is not None:
         results.put(run_key, replace(result, index=None))
     return result
+
+
+def _real_path(path: Path, real_dirs: dict[str, str]) -> Path:
+    """``path.resolve()``, resolving each directory once: only a symlinked file needs its own lookup."""
+    folder, name = os.path.split(os.path.abspath(path))
+    real = real_dirs.get(folder)
+    if real is None:
+        real = real_dirs[folder] = os.path.realpath(folder)
+    full = os.path.join(real, name)
+    return Path(os.path.realpath(full) if os.path.islink(full) else full)
 
 
 def _read_all(sources: list[SourceFile], overlay: dict[str, str]) -> dict[str, bytes]:
@@ -180,10 +197,13 @@ def _installed_fastapi() -> str:
 @lru_cache(maxsize=8)
 def _catalogue(extra: tuple[tuple[str, CallKind], ...]) -> Catalogue:
     """The catalogue for one set of user patterns; built once (thousands of regexes), it is immutable."""
+    from bgtask_lint.analysis.calls import build_catalogue
+
     return build_catalogue(dict(extra))
 
 
 def check(index: ProjectIndex, config: Config, targets: set[str]) -> tuple[list[Diagnostic], list[FileError]]:
+    from bgtask_lint.analysis.versions import detect_fastapi_version
     from bgtask_lint.rules import Context, all_rules
 
     versions: dict[str, tuple[int, int, int]] = {}

@@ -8,7 +8,6 @@ import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +218,8 @@ def _scan_directory(directory: Path) -> VersionInfo | None:
 
 @lru_cache(maxsize=1)
 def _installed() -> VersionInfo:
+    from importlib import metadata  # on demand: its import is a tenth of a warm run
+
     try:
         version = parse_version(metadata.version("fastapi"))
     except metadata.PackageNotFoundError:
