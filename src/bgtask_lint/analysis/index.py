@@ -42,6 +42,8 @@ BUILTINS = frozenset(dir(builtins))
 SELF_TYPES = frozenset({"typing.Self()", "typing_extensions.Self()"})
 PROPERTIES = frozenset({"property", "cached_property"})
 BACKGROUND_TASKS = "fastapi.BackgroundTasks"
+#: Last names of the calls that can schedule a task (``add_task``, ``BackgroundTask(...)``, asyncio).
+TASK_STARTERS = ("add_task", "BackgroundTask", "BackgroundTasks", "create_task", "ensure_future")
 
 
 @dataclass(frozen=True)
@@ -474,11 +476,12 @@ class ProjectIndex:
 
     @cached_property
     def _universe(self) -> list[str]:
-        """The functions whose reach can matter: all of them, or (with a focus, as when pre-commit
-        names a few files) what the focused modules' functions call or hand to a task, transitively."""
-        if self.focus is None:
-            return list(self.functions)
-        todo = [f for f, s in self.functions.items() if s.module.path in self.focus]
+        """The functions whose reach can matter: what the functions of the modules the rules look at
+        call or hand to a task, transitively. Those modules are the focused ones (pre-commit names a
+        few files) or, without a focus, the ones holding a request path or a task site; helpers that
+        nothing there calls are never resolved."""
+        homes = self.focus if self.focus is not None else self._rule_homes()
+        todo = [f for f, s in self.functions.items() if s.module.path in homes]
         for fqn in list(todo):
             scoped = self.functions[fqn]
             for call in scoped.function.calls:
@@ -496,7 +499,17 @@ class ProjectIndex:
                 continue
             seen[fqn] = None
             todo.extend(callee for _, _, _, callee in self._edges_of(fqn) if callee is not None)
-        return list(seen)
+        # in the project's order, whatever the roots: equal-length chains are then broken the same way
+        # whether a run names a few files or the whole tree
+        return [f for f in self.functions if f in seen]
+
+    def _rule_homes(self) -> set[str]:
+        """Paths of the modules holding a function on a request path or a call that may start a task."""
+        homes = {pf.scoped.module.path for pf in self.request_path()}
+        for scoped in self.functions.values():
+            if scoped.module.path not in homes and any(c.callee.endswith(TASK_STARTERS) for c in scoped.function.calls):
+                homes.add(scoped.module.path)
+        return homes
 
     def _reach(self, leaf_ok, edge_ok, propagate=lambda call, chain: True) -> Reach:
         """Multi-source BFS over the reversed call graph: every function's shortest witness chain."""
