@@ -19,7 +19,7 @@ from bgtask_lint.config import Config
 from bgtask_lint.discovery import DEFAULT_EXCLUDE, discover
 from bgtask_lint.fingerprint import code_digest
 from bgtask_lint.models import Diagnostic, FileError
-from bgtask_lint.prefilter import Module, relevant
+from bgtask_lint.prefilter import Module, Scan, relevant, scan
 from bgtask_lint.resultcache import ResultCache
 from bgtask_lint.project import (
     CACHE_DIR,
@@ -121,10 +121,11 @@ def _run(
         return hit
     texts = _read_all(sources, overlay or {})
     # Only what a route or a task can reach is summarised; the other files linted are checked to parse.
-    keep = relevant((Module(str(s.path), s.module, s.is_package, s.aliases) for s in sources), texts)
+    cache = FactsCache(roots[0] if roots and use_cache else None)
+    modules = [Module(str(s.path), s.module, s.is_package, s.aliases) for s in sources]
+    keep = relevant(modules, texts, scans=_scans(modules, texts, cache))
     syntax_only = {path for path in target_set if path in texts and path not in keep}
     sources = [s for s in sources if str(s.path) in keep or str(s.path) in syntax_only or str(s.path) not in texts]
-    cache = FactsCache(roots[0] if roots and use_cache else None)
     loaded = load(sources, cache, jobs, overlay=overlay, texts=texts, syntax_only=syntax_only)
     cache.prune(live=len(sources))
     errors = [e for e in loaded.errors if e.path in target_set]
@@ -158,6 +159,31 @@ def _run(
     if results is not None:
         results.put(run_key, replace(result, index=None))
     return result
+
+
+SCANS_KEY = "scans-"  # + the code digest: the cache entry holding the last run's text scans, by content
+
+
+def _scans(modules: list[Module], texts: dict[str, bytes], cache: FactsCache) -> dict[str, Scan]:
+    """Each module's text scan (seed or not, names imported), from the cache for unchanged files.
+
+    The scans of a whole run are one cache entry: reading it costs less than scanning 20 MB of
+    source again, and it holds only the files of the last run, so it never grows.
+    """
+    entry = SCANS_KEY + code_digest()
+    known = cache.get(entry, dict) or {}
+    fresh: dict[str, Scan] = {}
+    out: dict[str, Scan] = {}
+    for m in modules:
+        text = texts.get(m.path, b"")
+        key = hashlib.sha1(text + f"\0{m.name}\0{m.is_package}".encode("utf-8", "surrogateescape")).digest()
+        found = known.get(key)
+        if found is None:
+            found = scan(m, text)
+        fresh[key] = out[m.path] = found
+    if fresh.keys() != known.keys():
+        cache.put(entry, fresh)
+    return out
 
 
 def _real_path(path: Path, real_dirs: dict[str, str]) -> Path:

@@ -35,22 +35,33 @@ class Module:
     aliases: tuple[str, ...] = ()
 
 
-def relevant(modules: Iterable[Module], texts: Mapping[str, bytes], seeds: Iterable[str] = ()) -> set[str]:
+#: What the scan of one file found: (can hold routes or tasks, names it imports).
+Scan = tuple[bool, tuple[str, ...]]
+
+
+def scan(module: Module, text: bytes) -> Scan:
+    return bool(SEED.search(text)), tuple(imported_names(module, text))
+
+
+def relevant(modules: Iterable[Module], texts: Mapping[str, bytes], seeds: Iterable[str] = (),
+             scans: Mapping[str, Scan] | None = None) -> set[str]:  # fmt: skip
     """Paths of the modules reachable by import from ``seeds`` and from every module that mentions
-    FastAPI or background tasks."""
+    FastAPI or background tasks. ``scans`` holds each module's :func:`scan` by path when known."""
     modules = list(modules)
+    scans = scans if scans is not None else {m.path: scan(m, texts.get(m.path, b"")) for m in modules}
     by_name: dict[str, list[Module]] = {}
     for m in modules:
         for name in (m.name, *m.aliases):
             by_name.setdefault(name, []).append(m)
-    todo = [m for m in modules if m.path in set(seeds) or SEED.search(texts.get(m.path, b""))]
+    seeds = set(seeds)
+    todo = [m for m in modules if m.path in seeds or scans[m.path][0]]
     found: set[str] = set()
     while todo:
         m = todo.pop()
         if m.path in found:
             continue
         found.add(m.path)
-        for name in imported_names(m, texts.get(m.path, b"")):
+        for name in scans[m.path][1]:
             # ``a.b.c`` may be a module, or a name in module ``a.b``; ``a.b`` itself runs ``a/__init__``
             parts = name.split(".")
             for i in range(len(parts), 0, -1):

@@ -498,17 +498,17 @@ class Catalogue:
     """An immutable, matchable set of patterns (the built-in table plus the user's)."""
 
     exact: dict[str, CallKind]
-    wild: tuple[tuple[re.Pattern[str], CallKind, int], ...]
+    wild: tuple[tuple[LazyPattern, CallKind, int], ...]
     #: NOT_SLOW patterns (minus the ones the user catalogued): a wildcard does not reach them.
-    excluded: tuple[re.Pattern[str], ...] = ()
+    excluded: tuple[LazyPattern, ...] = ()
     #: Exclusions (kind None) then wildcards, bucketed by the literal first segment a name needs.
-    _buckets: dict[str, tuple[tuple[re.Pattern[str], CallKind | None], ...]] = field(
+    _buckets: dict[str, tuple[tuple[LazyPattern, CallKind | None], ...]] = field(
         init=False, repr=False, compare=False
     )
-    _generic: tuple[tuple[re.Pattern[str], CallKind | None], ...] = field(init=False, repr=False, compare=False)
+    _generic: tuple[tuple[LazyPattern, CallKind | None], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        ordered: list[tuple[re.Pattern[str], CallKind | None]] = [(p, None) for p in self.excluded]
+        ordered: list[tuple[LazyPattern, CallKind | None]] = [(p, None) for p in self.excluded]
         ordered += [(p, k) for p, k, _ in self.wild]
         headed = [(entry, _literal_head(entry[0])) for entry in ordered]
         heads = {h for _, h in headed if h is not None}
@@ -529,14 +529,39 @@ class Catalogue:
         return None
 
 
-def _literal_head(pattern: re.Pattern[str]) -> str | None:
+def _literal_head(pattern: LazyPattern) -> str | None:
     """The first segment every match of a compiled pattern starts with, or None when it varies."""
     chunk, dot, _ = pattern.pattern.partition(r"\.")
     head = re.sub(r"\\(.)", r"\1", chunk)
     return head if dot and re.escape(head) == chunk else None
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
+class LazyPattern:
+    """A catalogue pattern compiled on its first match: the catalogue holds about a thousand, a
+    run consults a few dozen, and compiling them all was a fifth of a re-run after an edit."""
+
+    __slots__ = ("pattern", "_regex")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._regex: re.Pattern[str] | None = None
+
+    def fullmatch(self, name: str) -> re.Match[str] | None:
+        if self._regex is None:
+            self._regex = re.compile(self.pattern)
+        return self._regex.fullmatch(name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LazyPattern) and other.pattern == self.pattern
+
+    def __hash__(self) -> int:
+        return hash(self.pattern)
+
+    def __repr__(self) -> str:
+        return f"LazyPattern({self.pattern!r})"
+
+
+def _compile(pattern: str) -> LazyPattern:
     out = []
     for i, seg in enumerate(pattern.split(".")):
         sep = r"\." if i else ""
@@ -546,7 +571,7 @@ def _compile(pattern: str) -> re.Pattern[str]:
             out.append(sep + r"[^.]+")
         else:
             out.append(sep + re.escape(seg).replace(r"\*", "[^.]*"))
-    return re.compile("".join(out))
+    return LazyPattern("".join(out))
 
 
 def build_catalogue(extra: dict[str, CallKind] | None = None) -> Catalogue:
