@@ -1,10 +1,10 @@
 """Which files can matter to a run, found with a text scan and no parsing.
 
-A file matters when it can hold routes, dependencies or background tasks (it mentions FastAPI,
-Starlette, the task API or registers a route), or when such a file imports it, transitively. Code
-that nothing on that side imports cannot be on a request path, so it is never summarised: in a
-monorepo that is most of the tree (CLIs, workers, scripts, client SDKs). Such files are still
-checked to parse when they are linted.
+A file matters when it can hold routes, dependencies or background tasks (it creates an app or a
+router, declares a dependency, uses the task API or registers a route), or when such a file
+imports it, transitively. Code that nothing on that side imports cannot be on a request path, so
+it is never summarised: in a monorepo that is most of the tree (CLIs, workers, scripts, client
+SDKs). Such files are still checked to parse when they are linted.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-#: Words a module must contain to hold a route, a dependency or a background task.
+#: Words a module must contain to hold a route, a dependency or a background task. A file that only
+#: imports ``HTTPException`` from FastAPI holds none of them: it is analysed when a seed imports it.
 SEED = re.compile(
-    rb"fastapi|starlette|APIRouter|FastAPI|BackgroundTask|add_task|Depends|Security|create_task|ensure_future"
+    rb"APIRouter|FastAPI|Starlette|BackgroundTask|add_task|Depends|Security|create_task|ensure_future"
     rb"|add_api_route|add_api_websocket_route|add_route|add_websocket_route|include_router|Route\("
     # a route decorator on a router imported under any name: ``@api.post("/x")``
     rb"|@[ \t]*[\w.]+\.(?:get|post|put|patch|delete|options|head|trace|api_route|websocket|route)[ \t]*\("
