@@ -1020,3 +1020,17 @@ def test_config_errors_are_one_line_naming_file_and_key(tmp_path: Path, toml: st
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and str(tmp_path / "pyproject.toml") in lines[0]
     assert key in lines[0], lines[0]
+
+
+def test_the_facts_cache_key_covers_every_module_that_computes_facts() -> None:
+    """Facts are cached under a digest of the modules that compute them; a module that summarising
+    imports but the digest leaves out would let a code change serve stale facts."""
+    from bgtask_lint.fingerprint import FACTS_MODULES
+
+    code = ("import sys, bgtask_lint.project, bgtask_lint.summarize, bgtask_lint.walk\n"
+            "print('\\n'.join(m.__file__ for n, m in sys.modules.items() if n.startswith('bgtask_lint.')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    package = Path(project.__file__).resolve().parent
+    imported = {Path(f).resolve().relative_to(package).as_posix() for f in proc.stdout.split()}
+    imported = {m for m in imported if not m.endswith("__init__.py")}
+    assert imported <= set(FACTS_MODULES), imported - set(FACTS_MODULES)

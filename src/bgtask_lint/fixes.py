@@ -30,6 +30,7 @@ from bgtask_lint.models import Diagnostic, Fix, Location
 from bgtask_lint.models import Edit as ModelEdit
 from bgtask_lint.project import lookup_stack_bytes, run_deep
 from bgtask_lint.summarize import dotted
+from bgtask_lint.walk import Hook, Walker
 
 KINDS = ("move", "unwrap-task", "drop-await", "wrap-try")
 SPAWNERS = ("create_task", "ensure_future")  # ``asyncio.create_task(f(x))``: the target is the spawner
@@ -62,25 +63,30 @@ class Target:
     ancestors: tuple[cst.CSTNode, ...]  # outermost (the module) first, the call's parent last
 
 
-class _CallWalker(cst.CSTVisitor):
+class _CallWalker(Walker):
+    """Tracks every node's ancestors, so each ``Call`` is recorded with its chain."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.stack: list[cst.CSTNode] = []
         self.calls: list[Target] = []
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, cst.Call):
-            self.calls.append(Target(node, tuple(self.stack)))
-        self.stack.append(node)
-        return True
+    def node_hooks(self, cls: type[cst.CSTNode]) -> tuple[Hook, Hook]:
+        return (self._enter_call if issubclass(cls, cst.Call) else self.stack.append), self._leave
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
+    def _enter_call(self, node: cst.CSTNode) -> None:
+        self.calls.append(Target(node, tuple(self.stack)))  # type: ignore[arg-type]
+        self.stack.append(node)
+
+    def _leave(self, original_node: cst.CSTNode) -> None:
         self.stack.pop()
 
 
 def calls_by_ordinal(module: cst.Module) -> list[Target]:
-    """Every ``Call`` with its ancestors; the list index is the call's ordinal (summarize.py's pre-order)."""
+    """Every ``Call`` with its ancestors; the list index is the call's ordinal (the same walk as the
+    summarizer's, so the same pre-order)."""
     walker = _CallWalker()
-    module.visit(walker)
+    walker.walk(module)
     return walker.calls
 
 

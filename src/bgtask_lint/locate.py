@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from bgtask_lint.models import Location
+from bgtask_lint.walk import Walker
 
 
 
@@ -18,14 +20,14 @@ class Located:
     snippet: str
 
 
-class _Collector(cst.CSTVisitor):
-    """Walks calls in the same pre-order as the summarizer, so ordinals agree."""
+class _Collector(Walker):
+    """Walks calls in the same pre-order as the summarizer (the same walk), so ordinals agree."""
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
-
-    def __init__(self, wanted: set[int], module: cst.Module) -> None:
+    def __init__(self, wanted: set[int], module: cst.Module, positions: Mapping[cst.CSTNode, CodeRange]) -> None:
+        super().__init__()
         self.wanted = wanted
         self.module = module
+        self.positions = positions
         self.ordinal = -1
         self.awaits: dict[int, cst.Await] = {}
         self.found: dict[int, Located] = {}
@@ -39,7 +41,7 @@ class _Collector(cst.CSTVisitor):
         if self.ordinal not in self.wanted:
             return
         target: cst.CSTNode = self.awaits.get(id(node), node)
-        pos = self.get_metadata(PositionProvider, target)
+        pos = self.positions[target]
         text = " ".join(self.module.code_for_node(node).split())
         self.found[self.ordinal] = Located(
             Location(pos.start.line, pos.start.column + 1), Location(pos.end.line, pos.end.column + 1), text[:200]
@@ -48,6 +50,8 @@ class _Collector(cst.CSTVisitor):
 
 def locate(source: str | bytes, ordinals: set[int]) -> dict[int, Located]:
     module = cst.parse_module(source)
-    collector = _Collector(ordinals, module)
-    MetadataWrapper(module, unsafe_skip_copy=True).visit(collector)
+    # positions of this very module's nodes (no copy), so the walk can look its nodes up
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    collector = _Collector(ordinals, module, positions)
+    collector.walk(module)
     return collector.found

@@ -1,4 +1,4 @@
-"""One light libcst visitor per module: source -> ``ModuleFacts`` (no metadata providers, no positions)."""
+"""One light read-only walk per module: source -> ``ModuleFacts`` (no metadata providers, no positions)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from bgtask_lint.models import (
     RouteReg,
     Usage,
 )
+from bgtask_lint.walk import Walker, children
 
 _ITERATOR_TYPES = tuple(
     f"{m}.{t}" for m in ("typing", "collections.abc")
@@ -110,7 +111,7 @@ def _names_in(node: cst.CSTNode) -> tuple[str, ...]:
             continue
         if isinstance(cur, cst.Lambda):
             continue
-        stack.extend(cur.children)
+        stack.extend(children(cur))
     return tuple(dict.fromkeys(out))
 
 
@@ -135,7 +136,7 @@ def _handler_behaviour(handlers: tuple[cst.CSTNode, ...]) -> tuple[bool, bool]:
                 continue
             if isinstance(cur, cst.Call):
                 handles = True
-            stack.extend(cur.children)
+            stack.extend(children(cur))
     return handles, shapes
 
 
@@ -179,11 +180,12 @@ class _Scope:
     lambdas: int = 0
 
 
-class Summarizer(cst.CSTVisitor):
+class Summarizer(Walker):
     """Collects ``ModuleFacts``. Every ``Call`` gets its pre-order ordinal; no subtree is skipped,
     so the ordinals match any other pre-order walk of the same source (positions, fixes)."""
 
     def __init__(self, module: str, path: str, is_package: bool) -> None:
+        super().__init__()
         self.module = module
         self.path = path
         self.is_package = is_package
@@ -412,7 +414,7 @@ class Summarizer(cst.CSTVisitor):
             cur = stack.pop()
             if isinstance(cur, cst.Name):
                 self.skip_names.add(id(cur))
-            stack.extend(cur.children)
+            stack.extend(children(cur))
 
     # ----------------------------------------------------------------- definitions
 
@@ -904,7 +906,7 @@ def summarize(source: str, module: str, path: str, is_package: bool = False) -> 
     """Parse ``source`` and summarise it. Raises ``libcst.ParserSyntaxError`` on invalid code."""
     tree = cst.parse_module(source)
     visitor = Summarizer(module, path, is_package)
-    tree.visit(visitor)
+    visitor.walk(tree)
     mod = visitor.scopes[0]
     calls = []
     for c in mod.calls:
