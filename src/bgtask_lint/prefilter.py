@@ -15,12 +15,30 @@ from dataclasses import dataclass
 
 #: Words a module must contain to hold a route, a dependency or a background task. A file that only
 #: imports ``HTTPException`` from FastAPI holds none of them: it is analysed when a seed imports it.
-SEED = re.compile(
-    rb"APIRouter|FastAPI|Starlette|BackgroundTask|add_task|Depends|Security|create_task|ensure_future"
-    rb"|add_api_route|add_api_websocket_route|add_route|add_websocket_route|include_router|Route\("
-    # a route decorator on a router imported under any name: ``@api.post("/x")``
-    rb"|@[ \t]*[\w.]+\.(?:get|post|put|patch|delete|options|head|trace|api_route|websocket|route)[ \t]*\("
+SEED_WORDS = (
+    b"APIRouter", b"FastAPI", b"Starlette", b"BackgroundTask", b"add_task", b"Depends", b"Security",
+    b"create_task", b"ensure_future", b"add_api_route", b"add_api_websocket_route", b"add_route",
+    b"add_websocket_route", b"include_router", b"Route(",
+)  # fmt: skip
+#: A route decorator on a router imported under any name: ``@api.post("/x")``.
+ROUTE_DECORATOR = re.compile(
+    rb"@[ \t]*[\w.]+\.(?:get|post|put|patch|delete|options|head|trace|api_route|websocket|route)[ \t]*\("
 )
+
+
+def is_seed(text: bytes) -> bool:
+    """The text can hold a route, a dependency or a task (substring searches: several times faster
+    than one regex with all the words as alternatives)."""
+    if any(word in text for word in SEED_WORDS):
+        return True
+    at = text.find(b"@")
+    while at >= 0:
+        if ROUTE_DECORATOR.match(text, at):
+            return True
+        at = text.find(b"@", at + 1)
+    return False
+
+
 IMPORT = re.compile(
     rb"^[ \t]*(?:from[ \t]+(?P<base>\.*[\w.]*)[ \t]+import[ \t]+(?P<names>\([^)]*\)|[^\n#;]*)"
     rb"|import[ \t]+(?P<mods>[^\n#;]+))",
@@ -41,7 +59,7 @@ Scan = tuple[bool, tuple[str, ...]]
 
 
 def scan(module: Module, text: bytes) -> Scan:
-    return bool(SEED.search(text)), tuple(imported_names(module, text))
+    return is_seed(text), tuple(imported_names(module, text))
 
 
 def relevant(modules: Iterable[Module], texts: Mapping[str, bytes], seeds: Iterable[str] = (),

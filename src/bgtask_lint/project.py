@@ -419,15 +419,15 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
 
 #: Marks a request that holds several files to check with CPython's parser.
 BATCH = "<batch>"
-#: Source bytes per batch: a few dozen milliseconds of parsing.
-BATCH_BYTES = 256 * 1024
+#: Source bytes per batch: a few milliseconds of parsing, small enough to be sent ahead.
+BATCH_BYTES = 40 * 1024
 
 
 def _batches(items: list[tuple[str, tuple[str, bytes, str, bool, bool]]]) -> list[list[tuple[str, tuple[str, bytes, str, bool, bool]]]]:
     out: list[list[tuple[str, tuple[str, bytes, str, bool, bool]]]] = []
-    size = BATCH_BYTES
+    size = 0
     for item in items:
-        if size + len(item[1][1]) > BATCH_BYTES:
+        if not out or size + len(item[1][1]) > BATCH_BYTES:
             out.append([])
             size = 0
         out[-1].append(item)
@@ -597,6 +597,19 @@ def _worker_main(conn: Connection, parent: int) -> None:
             return
 
 
+#: Requests a worker may hold at once (the one it parses and the next), and the largest request
+#: sent ahead: one that fits in the pipe's buffer, so that sending it never blocks.
+PIPELINE_DEPTH = 2
+PIPELINE_BYTES = 48 * 1024
+
+
+@dataclass
+class _Flight:
+    proc: BaseProcess
+    jobs: deque[int]  # requests sent, the one being parsed first
+    since: float  # when the first of ``jobs`` started
+
+
 class _WorkerPool:
     """Long-lived workers fed one file at a time; a worker that dies or overruns is replaced."""
 
@@ -630,72 +643,85 @@ class _WorkerPool:
                 break  # fewer workers, same safety
         return workers
 
-    def _replace(self, idle: list[tuple[BaseProcess, Connection]]) -> None:
-        try:
-            idle.append(self._spawn())
-        except OSError:
-            pass  # run() reports the files left when no worker is left
-
-    def run(self, todo: list[tuple[str, bytes, str, bool]],
-            idle: list[tuple[BaseProcess, Connection]] | None = None) -> list[ParseResult]:  # fmt: skip
-        results: list[ParseResult | None] = [None] * len(todo)
+    def run(self, todo: list[tuple], idle: list[tuple[BaseProcess, Connection]] | None = None) -> list:  # type: ignore[type-arg]
+        """Each request's answer, in order. A worker gets a second request while it works on one when
+        that request fits in the pipe's buffer, so it never waits for the next file; a larger one
+        waits until the worker is free (sending it could block, and a hung parse would block us)."""
+        results: list = [None] * len(todo)
+        sizes = [len(t[1]) if isinstance(t[1], bytes) else sum(len(d) for _, d in t[1]) for t in todo]
         pending = deque(range(len(todo)))
-        idle = idle if idle is not None else self.start()
-        busy: dict[Connection, tuple[BaseProcess, int, float]] = {}
+        flights: dict[Connection, _Flight] = {}
+        for proc, conn in idle if idle is not None else self.start():
+            flights[conn] = _Flight(proc, deque(), 0.0)
         attempts = [0] * len(todo)
         try:
-            while pending or busy:
-                while pending and idle:
-                    proc, conn = idle.pop()
-                    i = pending.popleft()
-                    try:
-                        conn.send(todo[i])
-                    except (OSError, ValueError):  # the worker is gone before it got the file: try another
-                        self._retire(proc, conn)
-                        attempts[i] += 1
-                        if attempts[i] < self.SEND_ATTEMPTS:
-                            pending.appendleft(i)
-                        else:
-                            results[i] = ParseResult(None, FileError(todo[i][0], "could not hand the file to a parser process"))
-                        self._replace(idle)
-                        continue
-                    busy[conn] = (proc, i, time.monotonic())
-                if not busy:
-                    for i in pending:  # not one worker could be (re)started
-                        results[i] = ParseResult(None, FileError(todo[i][0], "no parser process could be started"))
-                    break
-                ready = wait([*busy, *(p.sentinel for p, _, _ in busy.values())], timeout=0.2)
+            while pending or any(f.jobs for f in flights.values()):
+                for conn, flight in list(flights.items()):
+                    while pending and (not flight.jobs or (len(flight.jobs) < PIPELINE_DEPTH
+                                                           and sizes[pending[0]] <= PIPELINE_BYTES)):  # fmt: skip
+                        i = pending.popleft()
+                        try:
+                            conn.send(todo[i])
+                        except (OSError, ValueError):  # the worker is gone: try the request elsewhere
+                            attempts[i] += 1
+                            if attempts[i] < self.SEND_ATTEMPTS:
+                                pending.appendleft(i)
+                            else:
+                                results[i] = ParseResult(None, FileError(todo[i][0], "could not hand the file to a parser process"))
+                            self._lose(conn, flights, pending)
+                            break
+                        if not flight.jobs:
+                            flight.since = time.monotonic()
+                        flight.jobs.append(i)
+                active = {conn: f for conn, f in flights.items() if f.jobs}
+                if not active:
+                    if pending and not flights:
+                        for i in pending:  # not one worker could be (re)started
+                            results[i] = ParseResult(None, FileError(todo[i][0], "no parser process could be started"))
+                        break
+                    continue
+                ready = wait([*active, *(f.proc.sentinel for f in active.values())], timeout=0.2)
                 now = time.monotonic()
-                for conn, (proc, i, started) in list(busy.items()):
-                    path = todo[i][0]
+                for conn, flight in active.items():
+                    head = flight.jobs[0]
+                    path = todo[head][0]
                     if conn in ready or conn.poll():
                         try:
-                            results[i] = conn.recv()
+                            results[head] = conn.recv()
                         except (EOFError, OSError):
-                            results[i] = ParseResult(None, FileError(path, _crash(proc)))
-                            self._retire(proc, conn)
-                            del busy[conn]
-                            self._replace(idle)
+                            results[head] = ParseResult(None, FileError(path, _crash(flight.proc)))
+                            flight.jobs.popleft()
+                            self._lose(conn, flights, pending)
                             continue
-                        del busy[conn]
-                        idle.append((proc, conn))
-                    elif not proc.is_alive():
-                        results[i] = ParseResult(None, FileError(path, _crash(proc)))
-                        self._retire(proc, conn)
-                        del busy[conn]
-                        self._replace(idle)
-                    elif now - started > self.timeout:
-                        results[i] = ParseResult(None, FileError(path, (
+                        flight.jobs.popleft()
+                        flight.since = now
+                    elif not flight.proc.is_alive():
+                        results[head] = ParseResult(None, FileError(path, _crash(flight.proc)))
+                        flight.jobs.popleft()
+                        self._lose(conn, flights, pending)
+                    elif now - flight.since > self.timeout:
+                        results[head] = ParseResult(None, FileError(path, (
                             f"parsing took longer than {self.timeout:g} s; skipped (exclude generated files with "
                             f"`extend-exclude`, or raise {TIMEOUT_ENV})")))  # fmt: skip
-                        self._retire(proc, conn)
-                        del busy[conn]
-                        self._replace(idle)
+                        flight.jobs.popleft()
+                        self._lose(conn, flights, pending)
         finally:
-            for proc, conn in idle + [(p, c) for c, (p, _, _) in busy.items()]:
-                self._retire(proc, conn, gentle=True)
+            for conn, flight in flights.items():
+                self._retire(flight.proc, conn, gentle=not flight.jobs)
         return [r if r is not None else ParseResult(None, FileError(todo[i][0], "the file was not parsed"))
                 for i, r in enumerate(results)]
+
+    def _lose(self, conn: Connection, flights: dict[Connection, _Flight], pending: deque[int]) -> None:
+        """Retire a dead, hung or unreachable worker; the requests it had not started go back to the
+        front of the queue, and a new worker takes its place."""
+        flight = flights.pop(conn)
+        pending.extendleft(reversed(flight.jobs))
+        self._retire(flight.proc, conn)
+        try:
+            proc, new = self._spawn()
+        except OSError:
+            return  # fewer workers; run() reports the files left when no worker is left
+        flights[new] = _Flight(proc, deque(), 0.0)
 
     @staticmethod
     def _retire(proc: BaseProcess, conn: Connection, gentle: bool = False) -> None:
