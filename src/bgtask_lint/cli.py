@@ -100,8 +100,11 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
         for p in missing:
             click.echo(f"error: {p}: no such file or directory", err=True)
         raise SystemExit(EXIT_ERROR)
+    # Machine formats carry every fix's edits (with its applicability); the text output shows the diff
+    # of the fixes --fix would apply here: computing a fix's edits runs a codemod over its file.
+    edits = "unsafe" if unsafe_fixes or output_format != "full" else "safe"
     result = run(paths, config, use_cache=not no_cache, overlay=overlay,
-                 fix_edits=output_format in EDIT_FORMATS and not (fix or diff or write_baseline or add_noqa))
+                 fix_edits=edits if output_format in EDIT_FORMATS and not (fix or diff or write_baseline or add_noqa) else None)
     root = os.getcwd()
     # fingerprints are relative to the project, so a baseline works from any working directory
     project = str(find_project_root(Path(paths[0]))) if os.path.lexists(paths[0]) else root
@@ -141,10 +144,11 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
         if stdin_filename:
             sys.stdout.write(outcome.sources.get(stdin_filename, overlay[stdin_filename]))  # type: ignore[index]
         result = outcome.result
-    if output_format in EDIT_FORMATS and any(d.fix and not d.fix.edits for d in result.diagnostics):
+    if output_format in EDIT_FORMATS and any(d.fix and not d.fix.edits and (edits == "unsafe" or d.fix.applicability == "safe")
+                                             for d in result.diagnostics):  # fmt: skip
         from bgtask_lint.fixes import with_edits  # imports libcst: only when some edits are not known yet
 
-        result = with_edits(result)
+        result = with_edits(result, unsafe=edits == "unsafe")
     fixable = sum(1 for d in result.diagnostics if d.fix and (d.fix.applicability == "safe" or unsafe_fixes))
     hidden = sum(1 for d in result.diagnostics if d.fix and d.fix.applicability == "unsafe" and not unsafe_fixes)
     report = Report(

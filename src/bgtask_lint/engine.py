@@ -79,13 +79,14 @@ def _run(
     project_root: Path | None = None,
     jobs: int | None = None,
     overlay: dict[str, str] | None = None,
-    fix_edits: bool = False,
+    fix_edits: str | None = None,
 ) -> Result:
     """Lint ``paths``; the index covers the whole project each path belongs to.
 
     ``overlay`` maps a path to source text that replaces the file's content (``--stdin-filename``).
-    ``fix_edits`` fills each fix's textual edits (for the formats that show them). When nothing the
-    run depends on changed since an earlier run, its stored result is returned without any analysis.
+    ``fix_edits`` fills the textual edits (for the formats that show them) of safe fixes, or of safe and
+    unsafe ones when it is ``"unsafe"``. When nothing the run depends on changed since an earlier run,
+    its stored result is returned without any analysis.
     """
     exclude = config.exclude if config.exclude is not None else DEFAULT_EXCLUDE
     targets = discover(paths, exclude, config.extend_exclude)
@@ -155,7 +156,7 @@ def _run(
     if fix_edits and any(d.fix for d in result.diagnostics):
         from bgtask_lint.fixes import with_edits
 
-        result = with_edits(result, cache)
+        result = with_edits(result, cache, unsafe=fix_edits == "unsafe")
     if results is not None:
         results.put(run_key, replace(result, index=None))
     return result

@@ -26,6 +26,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from bgtask_lint.config import Config
 from bgtask_lint.engine import Result, run
+from bgtask_lint.fingerprint import code_digest
 from bgtask_lint.models import Diagnostic, Fix, Location
 from bgtask_lint.models import Edit as ModelEdit
 from bgtask_lint.project import lookup_stack_bytes, run_deep
@@ -674,8 +675,9 @@ def _write(path: str, text: str, file: _File, broken: dict[str, str]) -> bool:
 # --------------------------------------------------------------------------- edits for reports, noqa
 
 
-def with_edits(result: Result, cache: Any = None) -> Result:
-    """Fill each fix's ``edits`` (whole changed lines) for JSON, SARIF and the full output.
+def with_edits(result: Result, cache: Any = None, unsafe: bool = True) -> Result:
+    """Fill the ``edits`` (whole changed lines) of each safe fix, and of each unsafe one with
+    ``unsafe``, for JSON, SARIF and the full output.
 
     ``cache`` (a ``FactsCache``) keeps each file's computed edits by content hash: a codemod per
     fix is the slowest part of reporting, and unchanged files need it only once."""
@@ -685,11 +687,11 @@ def with_edits(result: Result, cache: Any = None) -> Result:
     out = []
     for path, diags in by_path.items():
         text = result.sources.get(path)
-        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() + "-edits" if text else None
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass") + code_digest().encode()).hexdigest() + "-edits" if text else None
         known: dict[tuple[str, int], tuple[ModelEdit, ...] | None] = (cache.get(key, dict) if cache and key else None) or {}
         missing = False
         for d in diags:
-            if d.fix is None or text is None or d.fix.edits:
+            if d.fix is None or text is None or d.fix.edits or not (unsafe or d.fix.applicability == "safe"):
                 out.append(d)
                 continue
             slot = (d.fix.kind, d.fix.target)
