@@ -23,7 +23,10 @@ from bgtask_lint.prefilter import Module, Scan, relevant, scan
 from bgtask_lint.resultcache import ResultCache
 from bgtask_lint.project import (
     CACHE_DIR,
+    LOCATE,
     FactsCache,
+    ParseResult,
+    _parse_all,
     SourceFile,
     find_project_root,
     load,
@@ -31,6 +34,7 @@ from bgtask_lint.project import (
     module_names,
     read_source,
     run_deep,
+    workers,
 )
 
 if TYPE_CHECKING:  # the analysis is imported only when a run is not answered from the result cache
@@ -65,7 +69,8 @@ def run(paths: Sequence[str | Path], config: Config, **options) -> Result:  # ty
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _run(paths, config, **options)
+        with workers():
+            return _run(paths, config, **options)
     finally:
         if paused:
             gc.enable()
@@ -290,40 +295,53 @@ def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list
             cache: FactsCache, texts: dict[str, bytes]) -> tuple[list[Diagnostic], dict[str, str]]:  # fmt: skip
     """Fill in positions and snippets, and drop findings silenced by ``# noqa``."""
     from bgtask_lint.adoption import noqa_codes
-    from bgtask_lint.locate import Located, locate
+    from bgtask_lint.locate import Located
 
     by_path: dict[str, list[Diagnostic]] = defaultdict(list)
     for d in diagnostics:
         by_path[d.path].append(d)
     out: list[Diagnostic] = []
-    texts: dict[str, str] = {}
-
-    def lookup() -> dict[str, tuple[dict[int, Located], str] | Exception]:
-        found: dict[str, tuple[dict[int, Located], str] | Exception] = {}
-        for path, items in by_path.items():
-            try:
-                data = overlay[path] if path in overlay else texts.get(path) or Path(path).read_bytes()
-                raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-                key = hashlib.sha256(raw + code_digest().encode()).hexdigest() + POSITIONS_SUFFIX
-                wanted = {d.ordinal for d in items}
-                positions = cache.get(key, dict) or {}
-                if not wanted <= positions.keys():
-                    positions = {**positions, **locate(data, wanted)}
-                    cache.put(key, positions)
-                found[path] = (positions, data if isinstance(data, str) else _decode(data))
-            except Exception as exc:  # noqa: BLE001 - reported against the file
-                found[path] = exc
-        return found
-
-    # with the worker's recursion limit, so that a tree the summarizer walked can be walked again
-    looked_up = run_deep(lookup, stack_bytes=lookup_stack_bytes()) if by_path else {}
+    shown: dict[str, str] = {}
+    looked_up: dict[str, tuple[dict[int, Located], str] | Exception] = {}
+    todo: list[tuple[str, str | bytes, str, set[int], dict[int, Located]]] = []
+    for path, items in by_path.items():
+        try:
+            data = overlay[path] if path in overlay else texts.get(path) or Path(path).read_bytes()
+            raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+            key = hashlib.sha256(raw + code_digest().encode()).hexdigest() + POSITIONS_SUFFIX
+            wanted = {d.ordinal for d in items}
+            positions = cache.get(key, dict) or {}
+            if wanted <= positions.keys():
+                looked_up[path] = (positions, data if isinstance(data, str) else _decode(data))
+            else:
+                todo.append((path, data, key, wanted, positions))
+        except Exception as exc:  # noqa: BLE001 - reported against the file
+            looked_up[path] = exc
+    if len(todo) > 1:  # parsed again in the worker processes, side by side and with their safety net
+        requests = [(LOCATE, path, data, tuple(sorted(wanted))) for path, data, _, wanted, _ in todo]
+        answers = list(_parse_all(requests, None))
+    else:  # in a thread with the workers' recursion limit, so a tree the summarizer walked can be walked again
+        answers = [run_deep(_locate_one, data, wanted, stack_bytes=lookup_stack_bytes()) for _, data, _, wanted, _ in todo]
+    for (path, data, key, _, positions), answer in zip(todo, answers):
+        if isinstance(answer, ParseResult):
+            looked_up[path] = Exception(answer.error.message if answer.error else "no answer")
+            continue
+        if isinstance(answer, Exception):
+            looked_up[path] = answer
+            continue
+        positions = {**positions, **answer}
+        cache.put(key, positions)
+        try:
+            looked_up[path] = (positions, data if isinstance(data, str) else _decode(data))
+        except Exception as exc:  # noqa: BLE001 - reported against the file
+            looked_up[path] = exc
     for path, items in by_path.items():
         got = looked_up[path]
         if isinstance(got, Exception):
             errors.append(FileError(path, f"cannot locate findings: {got}"))
             continue
         positions, text = got
-        texts[path] = text
+        shown[path] = text
         lines = LINE_BREAK.split(text)  # not str.splitlines: a form feed or U+2028 does not end a line
         for d in items:
             loc = positions.get(d.ordinal)
@@ -334,7 +352,16 @@ def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list
             if codes is not None and (not codes or d.code in codes):
                 continue
             out.append(replace(d, location=loc.start, end_location=loc.end, snippet=loc.snippet))
-    return out, texts
+    return out, shown
+
+
+def _locate_one(data: str | bytes, wanted: set[int]) -> dict | Exception:  # type: ignore[type-arg]
+    from bgtask_lint.locate import locate
+
+    try:
+        return locate(data, wanted)
+    except Exception as exc:  # noqa: BLE001 - reported against the file
+        return exc
 
 
 def _decode(data: bytes) -> str:

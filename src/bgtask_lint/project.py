@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import io
 import multiprocessing
@@ -17,7 +18,7 @@ import time
 import tokenize
 import warnings
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -109,6 +110,13 @@ def _parse_one(args: tuple) -> ParseResult | tuple[bool, ...]:  # type: ignore[t
     A ``(BATCH, ((path, data), ...))`` request answers, for each file, whether CPython parses it."""
     if args[0] == BATCH:
         return tuple(_parses(path, data) for path, data in args[1])
+    if args[0] == LOCATE:  # (LOCATE, path, source, ordinals): positions of the reported calls
+        from bgtask_lint.locate import locate
+
+        try:
+            return locate(args[2], set(args[3]))
+        except Exception as exc:  # noqa: BLE001 - reported against the file
+            return ParseResult(None, FileError(args[1], f"cannot locate findings: {exc}"))
     path, data, module, is_package = args[:4]
     if len(args) > 4 and args[4]:
         return _check_syntax(path, data, module, is_package)
@@ -419,6 +427,8 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
 
 #: Marks a request that holds several files to check with CPython's parser.
 BATCH = "<batch>"
+#: Marks a request for the positions of reported calls in one file.
+LOCATE = "<locate>"
 #: Source bytes per batch: a few milliseconds of parsing, small enough to be sent ahead.
 BATCH_BYTES = 40 * 1024
 
@@ -433,6 +443,15 @@ def _batches(items: list[tuple[str, tuple[str, bytes, str, bool, bool]]]) -> lis
         out[-1].append(item)
         size += len(item[1][1])
     return out
+
+
+def _request_size(request: tuple) -> int:  # type: ignore[type-arg]
+    """Roughly how many bytes sending ``request`` to a worker writes."""
+    if request[0] == BATCH:
+        return sum(len(data) for _, data in request[1])
+    if request[0] == LOCATE:
+        return len(request[2])
+    return len(request[1])
 
 
 def _parses(path: str, data: bytes) -> bool:
@@ -458,19 +477,41 @@ def _with_path(facts: ModuleFacts, path: str) -> ModuleFacts:
     return replace(facts, path=path)
 
 
-def _parse_all(todo: list[tuple[str, bytes, str, bool, bool]], jobs: int | None) -> Iterable[ParseResult]:
+#: The workers of the current run (see :func:`workers`), kept between the requests of one run.
+_SESSION: list[tuple[BaseProcess, Connection]] | None = None
+
+
+@contextlib.contextmanager
+def workers() -> Iterator[None]:
+    """Keep the parser processes of one run alive from the first request to the last (summaries,
+    checks, positions), instead of starting new ones for each: a worker's start-up (importing
+    libcst) costs as much as parsing a few thousand lines."""
+    global _SESSION
+    outer = _SESSION
+    _SESSION = [] if outer is None else outer
+    try:
+        yield
+    finally:
+        if outer is None:
+            for proc, conn in _SESSION:
+                _WorkerPool._retire(proc, conn, gentle=True)
+            _SESSION = None
+
+
+def _parse_all(todo: list[tuple], jobs: int | None) -> list:  # type: ignore[type-arg]
     """Parse in worker processes, so that a file that crashes the native parser (deep nesting
     overflows its stack) or runs too long (quadratic operator chains) costs only that file."""
     if not todo:
         return []
-    workers = max(1, min(jobs if jobs is not None else (os.cpu_count() or 1), len(todo)))
-    timeout = parse_timeout()
+    size = max(1, min(jobs if jobs is not None else (os.cpu_count() or 1), len(todo)))
+    pool = _WorkerPool(size, parse_timeout())
     try:
-        pool = _WorkerPool(workers, timeout)
-        first = pool.start()
+        idle = _SESSION if _SESSION else pool.start()
     except OSError:  # no processes to be had at all: parse here, without the safety net
         return [_parse_one(t) for t in todo]
-    return pool.run(todo, first)
+    if _SESSION is not None and not _SESSION:
+        _SESSION.extend(idle)
+    return pool.run(todo, idle, keep=_SESSION)
 
 
 PARSE_TIMEOUT = 10.0
@@ -643,12 +684,13 @@ class _WorkerPool:
                 break  # fewer workers, same safety
         return workers
 
-    def run(self, todo: list[tuple], idle: list[tuple[BaseProcess, Connection]] | None = None) -> list:  # type: ignore[type-arg]
+    def run(self, todo: list[tuple], idle: list[tuple[BaseProcess, Connection]] | None = None,  # type: ignore[type-arg]
+            keep: list[tuple[BaseProcess, Connection]] | None = None) -> list:  # type: ignore[type-arg]
         """Each request's answer, in order. A worker gets a second request while it works on one when
         that request fits in the pipe's buffer, so it never waits for the next file; a larger one
         waits until the worker is free (sending it could block, and a hung parse would block us)."""
         results: list = [None] * len(todo)
-        sizes = [len(t[1]) if isinstance(t[1], bytes) else sum(len(d) for _, d in t[1]) for t in todo]
+        sizes = [_request_size(t) for t in todo]
         pending = deque(range(len(todo)))
         flights: dict[Connection, _Flight] = {}
         for proc, conn in idle if idle is not None else self.start():
@@ -706,8 +748,11 @@ class _WorkerPool:
                         flight.jobs.popleft()
                         self._lose(conn, flights, pending)
         finally:
+            if keep is not None:  # the live, idle workers stay for the run's next request
+                keep[:] = [(f.proc, conn) for conn, f in flights.items() if not f.jobs and f.proc.is_alive()]
             for conn, flight in flights.items():
-                self._retire(flight.proc, conn, gentle=not flight.jobs)
+                if keep is None or (flight.proc, conn) not in keep:
+                    self._retire(flight.proc, conn, gentle=not flight.jobs)
         return [r if r is not None else ParseResult(None, FileError(todo[i][0], "the file was not parsed"))
                 for i, r in enumerate(results)]
 
