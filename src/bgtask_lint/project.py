@@ -61,19 +61,21 @@ def module_names(path: Path, root: Path, packages: dict[str, tuple[str, ...]] | 
 
     ``packages`` memoises each directory's package chain across the files of one run.
     """
-    path = path if resolved else path.resolve()
-    is_package = path.name == "__init__.py"
-    parts = [*_package_chain(str(path.parent), {} if packages is None else packages)]
+    full = str(path if resolved else path.resolve())
+    folder, filename = os.path.split(full)
+    stem = filename.rsplit(".", 1)[0] if "." in filename else filename  # what Path.stem gives
+    is_package = filename == "__init__.py"
+    parts = [*_package_chain(folder, {} if packages is None else packages)]
     if not is_package:
-        parts.append(path.stem)
-    name = ".".join(parts) or path.parent.name
+        parts.append(stem)
+    name = ".".join(parts) or os.path.basename(folder)
     aliases: list[str] = []
-    for base in (root / "src", root):
-        try:
-            rel = path.relative_to(base)
-        except ValueError:
+    top = str(root)
+    for base in (os.path.join(top, "src"), top):  # string prefixes: this runs for every file of a run
+        prefix = base if base.endswith(os.sep) else base + os.sep
+        if not full.startswith(prefix):
             continue
-        rel_parts = list(rel.parts[:-1]) + ([] if is_package else [path.stem])
+        rel_parts = full[len(prefix):].split(os.sep)[:-1] + ([] if is_package else [stem])
         if rel_parts and all(p.isidentifier() for p in rel_parts):
             alias = ".".join(rel_parts)
             if alias != name and alias not in aliases:
