@@ -225,6 +225,7 @@ class ModuleFacts:
 class ParseResult:
     facts: ModuleFacts | None
     error: FileError | None = None
+    stored: bool = False  # the worker wrote ``facts`` to the cache itself
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,11 @@ def _parse_one(args: tuple) -> ParseResult | tuple[bool, ...]:  # type: ignore[t
     path, data, module, is_package = args[:4]
     if len(args) > 4 and args[4]:
         return _check_syntax(path, data, module, is_package)
+    if len(args) > 6 and args[5]:
+        result = _parse_one(args[:4])
+        if isinstance(result, ParseResult) and result.facts is not None and store_entry(Path(args[5]), args[6], result.facts):
+            return ParseResult(result.facts, stored=True)
+        return result
     from bgtask_lint.summarize import summarize  # imported lazily: warm runs never load libcst
 
     try:
@@ -266,25 +271,13 @@ class FactsCache:
         if self.dir is None:
             return
         self.used.add(key)
-        target = self.dir / key[:2] / key
-        tmp = None
-        try:
-            payload = pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            ignore = self.dir.parent / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("*\n")
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(CACHE_MAGIC + hashlib.sha256(payload).digest() + payload)
-            os.replace(tmp, target)
+        if store_entry(self.dir, key, facts):
             self.wrote += 1
-        except Exception:  # noqa: BLE001 - a read-only tree still lints; it is just not cached
-            if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+
+    def stored(self, key: str) -> None:
+        """Record an entry a parser worker wrote (see :func:`store_entry`)."""
+        self.used.add(key)
+        self.wrote += 1
 
     def prune(self, live: int) -> int:
         """Keep the cache bounded; returns how many entries were deleted. Never raises.
@@ -354,6 +347,31 @@ class FactsCache:
             pass
 
 
+def store_entry(directory: Path, key: str, value: Any) -> bool:
+    """Write one cache entry atomically; False (and nothing left behind) when it cannot be written.
+    Parser workers call it for the facts they make, so the writes run side by side."""
+    target = directory / key[:2] / key
+    tmp = None
+    try:
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ignore = directory.parent / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(CACHE_MAGIC + hashlib.sha256(payload).digest() + payload)
+        os.replace(tmp, target)
+        return True
+    except Exception:  # noqa: BLE001 - a read-only tree still lints; it is just not cached
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        return False
+
+
 @dataclass
 class LoadResult:
     facts: list[ModuleFacts]
@@ -372,7 +390,7 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
     parse_timeout()  # a bad setting is an error on every run, not only on runs that parse
     facts: list[ModuleFacts] = []
     errors: list[FileError] = []
-    todo: list[tuple[str, bytes, str, bool, bool]] = []
+    todo: list[tuple] = []  # type: ignore[type-arg]  # (path, data, module, is_package, check_only, cache dir, key)
     keys: list[str] = []
     cached = 0
     for f in files:
@@ -396,14 +414,16 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
                 facts.append(_with_path(hit, str(f.path)))
             continue
         keys.append(key)
-        todo.append((str(f.path), data, f.module, f.is_package, check_only))
+        # a worker that makes facts stores them too: (..., cache directory, key)
+        todo.append((str(f.path), data, f.module, f.is_package, check_only,
+                     None if check_only or cache.dir is None else str(cache.dir), key))
     # The largest files first, so that no worker is left with a big one at the end; the files that
     # are only checked go to CPython's parser in batches (one round trip per batch, not per file).
     work = sorted(((k, j) for k, j in zip(keys, todo) if not j[4]), key=lambda kj: -len(kj[1][1]))
     batches = _batches([(k, j) for k, j in zip(keys, todo) if j[4]])
     requests: list[tuple] = [j for _, j in work] + [(BATCH, tuple((j[0], j[1]) for _, j in b)) for b in batches]
     results = list(_parse_all(requests, jobs))
-    unsure: list[tuple[str, tuple[str, bytes, str, bool, bool]]] = []
+    unsure: list[tuple[str, tuple]] = []  # type: ignore[type-arg]
     for batch, verdicts in zip(batches, results[len(work):]):
         if not isinstance(verdicts, tuple):  # the batch itself failed: each file is checked alone
             unsure.extend(batch)
@@ -419,7 +439,10 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
         if result.error is not None:
             errors.append(result.error)  # never cached: the next run says it again, in its own words
         elif result.facts is not None:
-            cache.put(key, result.facts)
+            if result.stored:
+                cache.stored(key)
+            else:
+                cache.put(key, result.facts)
             facts.append(result.facts)
         elif job[4]:
             cache.put(key, ())
