@@ -393,6 +393,9 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
     todo: list[tuple] = []  # type: ignore[type-arg]  # (path, data, module, is_package, check_only, cache dir, key)
     keys: list[str] = []
     cached = 0
+    # content keys of the files only checked that parse: one entry for all (one read, one write)
+    known_to_parse: set[str] = (cache.get(PARSES_KEY, set) or set()) if syntax_only else set()
+    parse: set[str] = set()
     for f in files:
         try:
             if overlay and str(f.path) in overlay:  # text from stdin: undecodable bytes come back as they were
@@ -406,12 +409,15 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
             errors.append(FileError(str(f.path), f"cannot read: {reason}"))
             continue
         check_only = str(f.path) in syntax_only
-        key = cache.key(data, f.module, f.is_package) + (SYNTAX_SUFFIX if check_only else "")
-        hit = cache.get(key, tuple if check_only else ModuleFacts)
+        key = cache.key(data, f.module, f.is_package)
+        if check_only and key in known_to_parse:
+            cached += 1
+            parse.add(key)
+            continue
+        hit = None if check_only else cache.get(key)
         if hit is not None:
             cached += 1
-            if not check_only:
-                facts.append(_with_path(hit, str(f.path)))
+            facts.append(_with_path(hit, str(f.path)))
             continue
         keys.append(key)
         # a worker that makes facts stores them too: (..., cache directory, key)
@@ -430,7 +436,7 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
             continue
         for (key, job), parses in zip(batch, verdicts):
             if parses:
-                cache.put(key, ())
+                parse.add(key)
             else:
                 unsure.append((key, job))
     # what CPython's parser refuses (or is too old for) libcst decides, one file at a time
@@ -445,7 +451,13 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
                 cache.put(key, result.facts)
             facts.append(result.facts)
         elif job[4]:
-            cache.put(key, ())
+            parse.add(key)
+    if not parse <= known_to_parse:
+        # what other runs (naming other files) found stays, until it is mostly stale
+        kept = known_to_parse | parse if len(known_to_parse) < 2 * len(parse) + PRUNE_SLACK else parse
+        cache.put(PARSES_KEY, kept)
+    elif parse:
+        cache.used.add(PARSES_KEY)
     facts.sort(key=lambda m: m.path)  # the same order whatever came from the cache
     return LoadResult(facts, errors, len(todo), cached)
 
@@ -490,8 +502,8 @@ def _parses(path: str, data: bytes) -> bool:
         return False
 
 
-#: Cache entries (``()``) that record that a file no route reaches parses.
-SYNTAX_SUFFIX = "-syntax"
+#: The cache entry holding the content keys of files only checked that parse.
+PARSES_KEY = "parses"
 
 
 def _with_path(facts: ModuleFacts, path: str) -> ModuleFacts:
