@@ -32,6 +32,7 @@ from bgtask_lint.project import (
     load,
     lookup_stack_bytes,
     module_names,
+    prestart,
     read_source,
     run_deep,
     workers,
@@ -42,6 +43,9 @@ if TYPE_CHECKING:  # the analysis is imported only when a run is not answered fr
     from bgtask_lint.analysis.index import ProjectIndex
 
 
+#: From this many files on, a run that is not answered from the result cache starts its parser
+#: workers before reading the tree (a few files named by pre-commit rarely need one).
+PRESTART_FILES = 200
 POSITIONS_SUFFIX = "-positions"  # cache entries of finding positions, beside the facts they belong to
 LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line ends Python's tokenizer knows
 
@@ -125,6 +129,8 @@ def _run(
     if results is not None and (hit := results.get(run_key)) is not None:
         hit.cached, hit.parsed = len(sources), 0
         return hit
+    if len(sources) >= PRESTART_FILES and jobs is None:
+        prestart()  # a whole project to analyse: the parser workers start while the tree is read
     texts = _read_all(sources, overlay or {})
     # Only what a route or a task can reach is summarised; the other files linted are checked to parse.
     cache = FactsCache(roots[0] if roots and use_cache else None)

@@ -535,6 +535,17 @@ def workers() -> Iterator[None]:
             _SESSION = None
 
 
+def prestart() -> None:
+    """Start the run's workers now (one per core), so that their start-up overlaps with reading
+    and scanning the tree; only in a :func:`workers` session, and only once."""
+    if _SESSION is None or _SESSION:
+        return
+    try:
+        _SESSION.extend(_WorkerPool(os.cpu_count() or 1, parse_timeout()).start())
+    except OSError:
+        pass  # the first request tries again, or parses without workers
+
+
 def _parse_all(todo: list[tuple], jobs: int | None) -> list:  # type: ignore[type-arg]
     """Parse in worker processes, so that a file that crashes the native parser (deep nesting
     overflows its stack) or runs too long (quadratic operator chains) costs only that file."""
@@ -662,6 +673,10 @@ def run_deep(fn, *args, stack_bytes: int):  # type: ignore[no-untyped-def]
 def _worker_main(conn: Connection, parent: int) -> None:
     _detach_from_parent(parent)
     stack = worker_stack_bytes()
+    try:  # libcst's import is the bulk of a worker's start-up: done while the first request is prepared
+        import bgtask_lint.summarize  # noqa: F401
+    except Exception:  # noqa: BLE001 - the first request reports whatever is wrong
+        pass
     while True:
         try:
             item = conn.recv()
