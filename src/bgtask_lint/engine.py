@@ -200,10 +200,10 @@ def _scans(modules: list[Module], texts: dict[str, bytes], cache: FactsCache) ->
 
 def _real_path(path: Path, real_dirs: dict[str, str]) -> Path:
     """``path.resolve()``, resolving each directory once: only a symlinked file needs its own lookup."""
-    folder, name = os.path.split(os.path.abspath(path))
+    folder, name = os.path.split(str(path))
     real = real_dirs.get(folder)
     if real is None:
-        real = real_dirs[folder] = os.path.realpath(folder)
+        real = real_dirs[folder] = os.path.realpath(folder or os.curdir)
     full = os.path.join(real, name)
     return Path(os.path.realpath(full) if os.path.islink(full) else full)
 

@@ -38,8 +38,8 @@ class ResultCache:
                 return None
             h.update(f"{path}\0{module}\0{is_package}\0{st.st_mtime_ns}\0{st.st_size}\0{st.st_ino}\n".encode(
                 "utf-8", "surrogatepass"))  # fmt: skip
-            dirs.add(os.path.dirname(os.path.abspath(path)))
-        for d in sorted(_with_ancestors(dirs)):
+            dirs.add(os.path.dirname(path))
+        for d in sorted(_with_ancestors({os.path.abspath(d) for d in dirs})):  # abspath("") is the cwd
             for name in DEPENDENCY_FILES:
                 try:
                     st = os.stat(os.path.join(d, name))
