@@ -533,7 +533,7 @@ def test_parse_errors_name_the_first_bad_byte() -> None:
         b"x = 0777\n": (1, None, "leading zeros"),
     }
     for data, (row, col, reason) in cases.items():
-        result = project._parse_one(("m.py", data, "m", False))
+        result = project.answer((project.SUMMARISE, "m.py", data, "m", False, None, None))
         assert result.facts is None and isinstance(result.error, FileError), data
         assert reason in result.error.message and result.error.row == row, (data, result.error)
         if col is not None:

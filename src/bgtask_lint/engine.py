@@ -26,12 +26,13 @@ from bgtask_lint.project import (
     LOCATE,
     FactsCache,
     ParseResult,
-    _parse_all,
     SourceFile,
+    answer,
     find_project_root,
     load,
     lookup_stack_bytes,
     module_names,
+    parse_all,
     prestart,
     read_source,
     run_deep,
@@ -323,19 +324,17 @@ def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list
                 todo.append((path, data, key, wanted, positions))
         except Exception as exc:  # noqa: BLE001 - reported against the file
             looked_up[path] = exc
-    if len(todo) > 1:  # parsed again in the worker processes, side by side and with their safety net
-        requests = [(LOCATE, path, data, tuple(sorted(wanted))) for path, data, _, wanted, _ in todo]
-        answers = list(_parse_all(requests, None))
+    requests = [(LOCATE, path, data, tuple(sorted(wanted))) for path, data, _, wanted, _ in todo]
+    if len(requests) > 1:  # parsed again in the worker processes, side by side and with their safety net
+        answers = parse_all(requests, None)
     else:  # in a thread with the workers' recursion limit, so a tree the summarizer walked can be walked again
-        answers = [run_deep(_locate_one, data, wanted, stack_bytes=lookup_stack_bytes()) for _, data, _, wanted, _ in todo]
-    for (path, data, key, _, positions), answer in zip(todo, answers):
-        if isinstance(answer, ParseResult):
-            looked_up[path] = Exception(answer.error.message if answer.error else "no answer")
+        answers = [run_deep(answer, r, stack_bytes=lookup_stack_bytes()) for r in requests]
+    for (path, data, key, _, positions), found in zip(todo, answers):
+        if isinstance(found, ParseResult):  # the file's failure, said as "cannot locate findings: ..."
+            looked_up[path] = Exception(found.error.message.removeprefix("cannot locate findings: ")
+                                        if found.error else "no answer")  # fmt: skip
             continue
-        if isinstance(answer, Exception):
-            looked_up[path] = answer
-            continue
-        positions = {**positions, **answer}
+        positions = {**positions, **found}
         cache.put(key, positions)
         try:
             looked_up[path] = (positions, data if isinstance(data, str) else _decode(data))
@@ -359,15 +358,6 @@ def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list
                 continue
             out.append(replace(d, location=loc.start, end_location=loc.end, snippet=loc.snippet))
     return out, shown
-
-
-def _locate_one(data: str | bytes, wanted: set[int]) -> dict | Exception:  # type: ignore[type-arg]
-    from bgtask_lint.locate import locate
-
-    try:
-        return locate(data, wanted)
-    except Exception as exc:  # noqa: BLE001 - reported against the file
-        return exc
 
 
 def _decode(data: bytes) -> str:

@@ -18,7 +18,7 @@ import time
 import tokenize
 import warnings
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -107,26 +107,43 @@ class UsageError(ValueError):
     """A bad setting outside the config file (an environment variable); the CLI exits 2 with the message."""
 
 
-def _parse_one(args: tuple) -> ParseResult | tuple[bool, ...]:  # type: ignore[type-arg]
-    """Summarise one file; with a fifth item ``True``, only tell whether it parses (no facts).
-    A ``(BATCH, ((path, data), ...))`` request answers, for each file, whether CPython parses it."""
-    if args[0] == BATCH:
-        return tuple(_parses(path, data) for path, data in args[1])
-    if args[0] == LOCATE:  # (LOCATE, path, source, ordinals): positions of the reported calls
+# A request to a parser worker is a tuple whose first item says what is asked:
+#   (SUMMARISE, path, data, module, is_package, cache directory or None, cache key)
+#   (CHECK, path, data, module, is_package): does it parse (no facts)
+#   (BATCH, ((path, data), ...)): does CPython's parser accept each of these
+#   (LOCATE, path, data, ordinals): positions of the reported calls
+SUMMARISE = "<summarise>"
+CHECK = "<check>"
+BATCH = "<batch>"
+LOCATE = "<locate>"
+
+
+def answer(request: tuple) -> ParseResult | tuple[bool, ...] | dict:  # type: ignore[type-arg]
+    """What a worker answers to ``request`` (see above); never raises for a bad file."""
+    kind = request[0]
+    if kind == BATCH:
+        return tuple(_parses(path, data) for path, data in request[1])
+    if kind == LOCATE:
         from bgtask_lint.locate import locate
 
         try:
-            return locate(args[2], set(args[3]))
+            return locate(request[2], set(request[3]))
         except Exception as exc:  # noqa: BLE001 - reported against the file
-            return ParseResult(None, FileError(args[1], f"cannot locate findings: {exc}"))
-    path, data, module, is_package = args[:4]
-    if len(args) > 4 and args[4]:
-        return _check_syntax(path, data, module, is_package)
-    if len(args) > 6 and args[5]:
-        result = _parse_one(args[:4])
-        if isinstance(result, ParseResult) and result.facts is not None and store_entry(Path(args[5]), args[6], result.facts):
-            return ParseResult(result.facts, stored=True)
-        return result
+            return ParseResult(None, FileError(request[1], f"cannot locate findings: {exc}"))
+    if kind == CHECK:
+        return _check_syntax(*request[1:5])
+    _, path, data, module, is_package, directory, key = request
+    result = _summarise(path, data, module, is_package)
+    if result.facts is not None and directory and store_entry(Path(directory), key, result.facts):
+        return ParseResult(result.facts, stored=True)  # written here, side by side with the other workers
+    return result
+
+
+def _request_path(request: tuple) -> str:  # type: ignore[type-arg]
+    return BATCH if request[0] == BATCH else request[1]
+
+
+def _summarise(path: str, data: bytes, module: str, is_package: bool) -> ParseResult:
     from bgtask_lint.summarize import summarize  # imported lazily: warm runs never load libcst
 
     try:
@@ -154,9 +171,7 @@ def _check_syntax(path: str, data: bytes, module: str, is_package: bool) -> Pars
     file is reported exactly when it would be if it were summarised."""
     if _parses(path, data):
         return ParseResult(None)
-    result = _parse_one((path, data, module, is_package))
-    assert isinstance(result, ParseResult)
-    return ParseResult(None, result.error)
+    return ParseResult(None, _summarise(path, data, module, is_package).error)
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:
@@ -390,8 +405,7 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
     parse_timeout()  # a bad setting is an error on every run, not only on runs that parse
     facts: list[ModuleFacts] = []
     errors: list[FileError] = []
-    todo: list[tuple] = []  # type: ignore[type-arg]  # (path, data, module, is_package, check_only, cache dir, key)
-    keys: list[str] = []
+    todo: list[tuple[str, tuple]] = []  # type: ignore[type-arg]  # (cache key, SUMMARISE or CHECK request)
     cached = 0
     # content keys of the files only checked that parse: one entry for all (one read, one write)
     known_to_parse: set[str] = (cache.get(PARSES_KEY, set) or set()) if syntax_only else set()
@@ -419,16 +433,17 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
             cached += 1
             facts.append(_with_path(hit, str(f.path)))
             continue
-        keys.append(key)
-        # a worker that makes facts stores them too: (..., cache directory, key)
-        todo.append((str(f.path), data, f.module, f.is_package, check_only,
-                     None if check_only or cache.dir is None else str(cache.dir), key))
+        if check_only:
+            todo.append((key, (CHECK, str(f.path), data, f.module, f.is_package)))
+        else:  # the worker that makes the facts stores them too
+            todo.append((key, (SUMMARISE, str(f.path), data, f.module, f.is_package,
+                               None if cache.dir is None else str(cache.dir), key)))
     # The largest files first, so that no worker is left with a big one at the end; the files that
     # are only checked go to CPython's parser in batches (one round trip per batch, not per file).
-    work = sorted(((k, j) for k, j in zip(keys, todo) if not j[4]), key=lambda kj: -len(kj[1][1]))
-    batches = _batches([(k, j) for k, j in zip(keys, todo) if j[4]])
-    requests: list[tuple] = [j for _, j in work] + [(BATCH, tuple((j[0], j[1]) for _, j in b)) for b in batches]
-    results = list(_parse_all(requests, jobs))
+    work = sorted((kr for kr in todo if kr[1][0] == SUMMARISE), key=lambda kr: -len(kr[1][2]))
+    batches = _batches([kr for kr in todo if kr[1][0] == CHECK])
+    requests = [r for _, r in work] + [(BATCH, tuple((r[1], r[2]) for _, r in b)) for b in batches]
+    results = parse_all(requests, jobs)
     unsure: list[tuple[str, tuple]] = []  # type: ignore[type-arg]
     for batch, verdicts in zip(batches, results[len(work):]):
         if not isinstance(verdicts, tuple):  # the batch itself failed: each file is checked alone
@@ -440,8 +455,8 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
             else:
                 unsure.append((key, job))
     # what CPython's parser refuses (or is too old for) libcst decides, one file at a time
-    results = results[: len(work)] + list(_parse_all([j for _, j in unsure], jobs))
-    for (key, job), result in zip(work + unsure, results):
+    results = results[: len(work)] + parse_all([r for _, r in unsure], jobs)
+    for (key, request), result in zip(work + unsure, results):
         if result.error is not None:
             errors.append(result.error)  # never cached: the next run says it again, in its own words
         elif result.facts is not None:
@@ -450,7 +465,7 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
             else:
                 cache.put(key, result.facts)
             facts.append(result.facts)
-        elif job[4]:
+        elif request[0] == CHECK:
             parse.add(key)
     if not parse <= known_to_parse:
         # what other runs (naming other files) found stays, until it is mostly stale
@@ -462,23 +477,20 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
     return LoadResult(facts, errors, len(todo), cached)
 
 
-#: Marks a request that holds several files to check with CPython's parser.
-BATCH = "<batch>"
-#: Marks a request for the positions of reported calls in one file.
-LOCATE = "<locate>"
 #: Source bytes per batch: a few milliseconds of parsing, small enough to be sent ahead.
 BATCH_BYTES = 40 * 1024
 
 
-def _batches(items: list[tuple[str, tuple[str, bytes, str, bool, bool]]]) -> list[list[tuple[str, tuple[str, bytes, str, bool, bool]]]]:
-    out: list[list[tuple[str, tuple[str, bytes, str, bool, bool]]]] = []
+def _batches(items: list[tuple[str, tuple]]) -> list[list[tuple[str, tuple]]]:  # type: ignore[type-arg]
+    """(key, CHECK request) pairs in groups of at most ``BATCH_BYTES`` of source (at least one each)."""
+    out: list[list[tuple[str, tuple]]] = []  # type: ignore[type-arg]
     size = 0
     for item in items:
-        if not out or size + len(item[1][1]) > BATCH_BYTES:
+        if not out or size + len(item[1][2]) > BATCH_BYTES:
             out.append([])
             size = 0
         out[-1].append(item)
-        size += len(item[1][1])
+        size += len(item[1][2])
     return out
 
 
@@ -486,9 +498,7 @@ def _request_size(request: tuple) -> int:  # type: ignore[type-arg]
     """Roughly how many bytes sending ``request`` to a worker writes."""
     if request[0] == BATCH:
         return sum(len(data) for _, data in request[1])
-    if request[0] == LOCATE:
-        return len(request[2])
-    return len(request[1])
+    return len(request[2])
 
 
 def _parses(path: str, data: bytes) -> bool:
@@ -546,7 +556,7 @@ def prestart() -> None:
         pass  # the first request tries again, or parses without workers
 
 
-def _parse_all(todo: list[tuple], jobs: int | None) -> list:  # type: ignore[type-arg]
+def parse_all(todo: list[tuple], jobs: int | None) -> list:  # type: ignore[type-arg]
     """Parse in worker processes, so that a file that crashes the native parser (deep nesting
     overflows its stack) or runs too long (quadratic operator chains) costs only that file."""
     if not todo:
@@ -556,7 +566,7 @@ def _parse_all(todo: list[tuple], jobs: int | None) -> list:  # type: ignore[typ
     try:
         idle = _SESSION if _SESSION else pool.start()
     except OSError:  # no processes to be had at all: parse here, without the safety net
-        return [_parse_one(t) for t in todo]
+        return [answer(t) for t in todo]
     if _SESSION is not None and not _SESSION:
         _SESSION.extend(idle)
     return pool.run(todo, idle, keep=_SESSION)
@@ -685,7 +695,7 @@ def _worker_main(conn: Connection, parent: int) -> None:
         if item is None:
             return
         try:
-            conn.send(run_deep(_parse_one, item, stack_bytes=stack))
+            conn.send(run_deep(answer, item, stack_bytes=stack))
         except (EOFError, OSError):
             return
 
@@ -761,7 +771,7 @@ class _WorkerPool:
                             if attempts[i] < self.SEND_ATTEMPTS:
                                 pending.appendleft(i)
                             else:
-                                results[i] = ParseResult(None, FileError(todo[i][0], "could not hand the file to a parser process"))
+                                results[i] = ParseResult(None, FileError(_request_path(todo[i]), "could not hand the file to a parser process"))
                             self._lose(conn, flights, pending)
                             break
                         if not flight.jobs:
@@ -771,14 +781,14 @@ class _WorkerPool:
                 if not active:
                     if pending and not flights:
                         for i in pending:  # not one worker could be (re)started
-                            results[i] = ParseResult(None, FileError(todo[i][0], "no parser process could be started"))
+                            results[i] = ParseResult(None, FileError(_request_path(todo[i]), "no parser process could be started"))
                         break
                     continue
                 ready = wait([*active, *(f.proc.sentinel for f in active.values())], timeout=0.2)
                 now = time.monotonic()
                 for conn, flight in active.items():
                     head = flight.jobs[0]
-                    path = todo[head][0]
+                    path = _request_path(todo[head])
                     if conn in ready or conn.poll():
                         try:
                             results[head] = conn.recv()
@@ -805,7 +815,7 @@ class _WorkerPool:
             for conn, flight in flights.items():
                 if keep is None or (flight.proc, conn) not in keep:
                     self._retire(flight.proc, conn, gentle=not flight.jobs)
-        return [r if r is not None else ParseResult(None, FileError(todo[i][0], "the file was not parsed"))
+        return [r if r is not None else ParseResult(None, FileError(_request_path(todo[i]), "the file was not parsed"))
                 for i, r in enumerate(results)]
 
     def _lose(self, conn: Connection, flights: dict[Connection, _Flight], pending: deque[int]) -> None:
