@@ -24,6 +24,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext, ContextAwareTransformer
 from libcst.codemod.visitors import AddImportsVisitor
 
+from bgtask_lint.analysis.calls import SPAWNER_NAMES
 from bgtask_lint.config import Config
 from bgtask_lint.engine import Result, run
 from bgtask_lint.fingerprint import code_digest
@@ -34,7 +35,6 @@ from bgtask_lint.summarize import dotted
 from bgtask_lint.walk import Hook, Walker
 
 KINDS = ("move", "unwrap-task", "drop-await", "wrap-try")
-SPAWNERS = ("create_task", "ensure_future")  # ``asyncio.create_task(f(x))``: the target is the spawner
 LOGGER_NAMES = ("logger", "log", "_log", "LOGGER", "_logger")
 BT = "BackgroundTasks"
 
@@ -220,7 +220,7 @@ class _Planner:
         if (value.expression if isinstance(value, cst.Await) else value) is not target.call:
             raise FixError("the call is not a whole statement")
         moved = target.call
-        if (dotted(moved.func) or "").split(".")[-1] in SPAWNERS:
+        if (dotted(moved.func) or "").split(".")[-1] in SPAWNER_NAMES:  # ``create_task(f(x))``: move the spawner
             first = moved.args[0] if moved.args else None
             if first is None or first.keyword is not None or first.star or not isinstance(first.value, cst.Call):
                 raise FixError("the task does not wrap a call")

@@ -460,6 +460,10 @@ RESPONSE_CLASSES = frozenset(
     )} | {"fastapi.Response"}
 )  # fmt: skip
 
+#: The last names of the calls that schedule a background task, and of those that spawn an asyncio task.
+TASK_CALLEES = ("add_task", "BackgroundTask", "BackgroundTasks")
+SPAWNER_NAMES = ("create_task", "ensure_future")
+
 #: ``asyncio`` calls that start a task whose reference must be kept (BGT206).
 TASK_SPAWNERS = frozenset({"asyncio.create_task", "asyncio.ensure_future", "asyncio.get_event_loop().create_task",
                            "asyncio.get_running_loop().create_task", "asyncio.new_event_loop().create_task",

@@ -22,7 +22,9 @@ from bgtask_lint.analysis.calls import (
     MEMOIZERS,
     RESPONSE_CLASSES,
     ROUTE_FACTORIES,
+    SPAWNER_NAMES,
     SUBPROCESS,
+    TASK_CALLEES,
     CallKind,
     Catalogue,
     canonical,
@@ -43,7 +45,7 @@ SELF_TYPES = frozenset({"typing.Self()", "typing_extensions.Self()"})
 PROPERTIES = frozenset({"property", "cached_property"})
 BACKGROUND_TASKS = "fastapi.BackgroundTasks"
 #: Last names of the calls that can schedule a task (``add_task``, ``BackgroundTask(...)``, asyncio).
-TASK_STARTERS = ("add_task", "BackgroundTask", "BackgroundTasks", "create_task", "ensure_future")
+TASK_STARTERS = TASK_CALLEES + SPAWNER_NAMES
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from bgtask_lint.analysis.calls import TASK_SPAWNERS
+from bgtask_lint.analysis.calls import TASK_CALLEES, TASK_SPAWNERS
 from bgtask_lint.analysis.index import BACKGROUND_TASKS, ProjectIndex, Scoped
 from bgtask_lint.analysis.versions import closes_upload_file, closes_yield_dependency
 from bgtask_lint.models import Arg, CallSite, Usage
 
 ADD_TASK = f"ext:{BACKGROUND_TASKS}().add_task"
-TASK_CALLEES = ("add_task", "BackgroundTask", "BackgroundTasks")  # the last name of any task-site callee
 BACKGROUND_TASK = "ext:fastapi.BackgroundTask"
 UPLOAD_FILE = "fastapi.UploadFile"
 REQUEST = "fastapi.Request"

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import ClassVar
 
 from bgtask_lint.analysis.index import PathFunction, ProjectIndex
+from bgtask_lint.analysis.tasks import TaskSite, task_sites
 from bgtask_lint.models import CallSite, Diagnostic, Fix, ModuleFacts
 
 DOC_HEADINGS = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety", "References")
@@ -30,6 +31,12 @@ class Context:
         if "path" not in self.cache:
             self.cache["path"] = list(self.index.request_path())
         return self.cache["path"]
+
+    def task_sites(self) -> list[TaskSite]:
+        """Every task site in the focus, found once for all the rules that look at tasks."""
+        if "tasks" not in self.cache:
+            self.cache["tasks"] = list(task_sites(self.index))
+        return self.cache["tasks"]
 
 
 class Rule:

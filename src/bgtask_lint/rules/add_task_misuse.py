@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bgtask_lint.models import RETURNS_VALUE
-from bgtask_lint.analysis.tasks import task_sites
-from bgtask_lint.models import Diagnostic, Fix
+from bgtask_lint.models import RETURNS_VALUE, Diagnostic, Fix
 from bgtask_lint.rules import Context, Rule
 
 
@@ -67,7 +65,7 @@ class AddTaskMisuse(Rule):
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         index = ctx.index
-        for site in task_sites(index):
+        for site in ctx.task_sites():
             owner = site.owner
             if site.kind == "add_task" and site.call.awaited:
                 yield self.report(owner.module, site.call, "`add_task(...)` returns None; awaiting it raises TypeError",

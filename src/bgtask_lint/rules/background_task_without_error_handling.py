@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bgtask_lint.analysis.tasks import task_sites
 from bgtask_lint.models import Diagnostic, Fix
 from bgtask_lint.rules import Context, Rule
 
@@ -83,7 +82,7 @@ class BackgroundTaskWithoutErrorHandling(Rule):
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         index = ctx.index
-        for site in task_sites(index):
+        for site in ctx.task_sites():
             if site.task is not None:
                 if index.handles_errors(site.task):
                     continue

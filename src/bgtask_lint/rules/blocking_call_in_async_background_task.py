@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bgtask_lint.analysis.tasks import task_sites
 from bgtask_lint.models import Diagnostic
 from bgtask_lint.rules import Context, Rule
 
@@ -74,7 +73,7 @@ class BlockingCallInAsyncBackgroundTask(Rule):
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         index = ctx.index
-        for site in task_sites(index):
+        for site in ctx.task_sites():
             task = site.task
             if task is None or not task.function.is_async:
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from bgtask_lint.analysis.index import ProjectIndex, Scoped
-from bgtask_lint.analysis.tasks import TaskSite, closed_values, request_params, task_sites
+from bgtask_lint.analysis.tasks import TaskSite, closed_values, request_params
 from bgtask_lint.models import Arg, Diagnostic
 from bgtask_lint.rules import Context, Rule
 
@@ -87,7 +87,7 @@ class RequestScopedObjectInBackgroundTask(Rule):
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         index = ctx.index
-        for site in task_sites(index):
+        for site in ctx.task_sites():
             owner = site.owner
             version = ctx.version_for(owner.module.path)
             hit = self._closed_use(index, site, version)
