@@ -15,6 +15,8 @@ from bgtask_lint.models import Diagnostic
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 BASELINE_VERSION = 1
+#: The line ends Python's tokenizer knows (not a form feed or U+2028, which str.splitlines splits on).
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-import re
 import traceback
 from collections import defaultdict
 from collections.abc import Sequence
@@ -48,7 +47,6 @@ if TYPE_CHECKING:  # the analysis is imported only when a run is not answered fr
 #: workers before reading the tree (a few files named by pre-commit rarely need one).
 PRESTART_FILES = 200
 POSITIONS_SUFFIX = "-positions"  # cache entries of finding positions, beside the facts they belong to
-LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line ends Python's tokenizer knows
 
 
 @dataclass
@@ -301,7 +299,7 @@ def _internal(code: str, exc: Exception) -> str:
 def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list[FileError],
             cache: FactsCache, texts: dict[str, bytes]) -> tuple[list[Diagnostic], dict[str, str]]:  # fmt: skip
     """Fill in positions and snippets, and drop findings silenced by ``# noqa``."""
-    from bgtask_lint.adoption import noqa_codes
+    from bgtask_lint.adoption import LINE_BREAK, noqa_codes
     from bgtask_lint.locate import Located
 
     by_path: dict[str, list[Diagnostic]] = defaultdict(list)
@@ -347,7 +345,7 @@ def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list
             continue
         positions, text = got
         shown[path] = text
-        lines = LINE_BREAK.split(text)  # not str.splitlines: a form feed or U+2028 does not end a line
+        lines = LINE_BREAK.split(text)
         for d in items:
             loc = positions.get(d.ordinal)
             if loc is None:

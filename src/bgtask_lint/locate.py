@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from bgtask_lint.adoption import LINE_BREAK
 from bgtask_lint.models import Location
 from bgtask_lint.walk import Walker
 
@@ -66,11 +67,6 @@ class _Collector(Walker):
             self.found[self.ordinal] = (self.statement, node, self.awaits.get(id(node), node))
 
 
-def _line_breaks(code: str) -> int:
-    """Line breaks as the tokenizer counts them (``\r\n``, ``\r`` or ``\n``)."""
-    return code.count("\n") + code.count("\r") - code.count("\r\n")
-
-
 def locate(source: str | bytes, ordinals: set[int]) -> dict[int, Located]:
     module = cst.parse_module(source)
     collector = _Collector(ordinals)
@@ -79,11 +75,11 @@ def locate(source: str | bytes, ordinals: set[int]) -> dict[int, Located]:
         return {}
     # the row each top-level statement's code starts on (its leading blank lines and comments included)
     starts: list[int] = []
-    row = 1 + sum(_line_breaks(module.code_for_node(line)) for line in module.header)
+    row = 1 + sum(len(LINE_BREAK.findall(module.code_for_node(line))) for line in module.header)
     last = max(statement for statement, _, _ in collector.found.values())
     for statement in module.body[: last + 1]:
         starts.append(row)
-        row += _line_breaks(module.code_for_node(statement))
+        row += len(LINE_BREAK.findall(module.code_for_node(statement)))
     positions = {}
     for index in sorted({statement for statement, _, _ in collector.found.values()}):
         alone = module.with_changes(header=(), body=(module.body[index],), footer=())

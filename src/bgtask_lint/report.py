@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bgtask_lint.adoption import fingerprint
+from bgtask_lint.adoption import LINE_BREAK
 from bgtask_lint.adoption import relpath as _relpath
 from bgtask_lint.models import Diagnostic, Edit, FileError, Location
 
@@ -118,7 +119,7 @@ def _console(stream: TextIO, color: bool | None, *, soft_wrap: bool = True) -> C
 
 def _lines(source: str) -> list[str]:
     """Source lines split the way Python counts rows (not on form feeds or Unicode separators)."""
-    lines = re.split(r"\r\n|\r|\n", source)
+    lines = LINE_BREAK.split(source)
     return lines[:-1] if len(lines) > 1 and not lines[-1] else lines
 
 
