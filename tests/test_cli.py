@@ -63,6 +63,21 @@ def test_console_script_is_installed() -> None:
     assert out.returncode == 0 and "bgtask-lint" in out.stdout
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "ascii"])
+def test_every_line_is_written_before_the_process_ends(tmp_path: Path, encoding: str) -> None:
+    # the command ends with os._exit after flushing: a long report through a pipe (and through the
+    # re-encoding wrapper click puts on a non-UTF-8 stdout) must arrive whole
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0"\n')
+    handlers = "".join(f'\n@app.post("/s{i}")\nasync def s{i}(email: str):\n    requests.post("https://h.example.com", json={{"e": email}})\n'
+                       for i in range(400))  # fmt: skip
+    (tmp_path / "app.py").write_text(APP + handlers)
+    out = bgtask_lint("check", ".", "--output-format", "concise", cwd=tmp_path, env={"PYTHONIOENCODING": encoding})
+    assert out.returncode == 1, out.stderr
+    lines = out.stdout.splitlines()
+    assert sum(": BGT10" in line for line in lines) == 802  # BGT101 and BGT102 per handler
+    assert lines[-2:] == ["Found 802 errors.", "No fixes available (802 hidden fixes can be enabled with the --unsafe-fixes option)."]
+
+
 def test_findings_exit_1_and_full_output(project: Path) -> None:
     result = bgtask_lint("check", "--no-cache", ".", cwd=project)
     assert result.returncode == 1, result.stderr

@@ -1,5 +1,5 @@
 """``python -m bgtask_lint``."""
 
-from bgtask_lint.cli import main
+from bgtask_lint.cli import console
 
-raise SystemExit(main())
+console()

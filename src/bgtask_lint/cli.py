@@ -6,6 +6,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -163,10 +164,26 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
     if verbose:
         click.echo(f"{len(result.files)} files checked, {result.parsed} parsed, {result.cached} from cache", err=True)
     if result.errors and not result.diagnostics and not set(result.files) - {e.path for e in result.errors}:
-        raise SystemExit(EXIT_ERROR)  # nothing could be linted: every file given or found was a file error
+        _finish(EXIT_ERROR)  # nothing could be linted: every file given or found was a file error
     if (result.diagnostics or result.errors) and not exit_zero:
-        raise SystemExit(EXIT_FINDINGS)
-    raise SystemExit(EXIT_CLEAN)
+        _finish(EXIT_FINDINGS)
+    _finish(EXIT_CLEAN)
+
+
+#: Set by :func:`console`: the process ends as soon as a check's output is written.
+_exit_at_end = False
+
+
+def _finish(code: int) -> NoReturn:
+    """End a check. The ``bgtask-lint`` command leaves with ``os._exit`` once its output is flushed:
+    freeing a whole-project run's objects one by one (the index, every module's facts) takes longer
+    than a warm run's analysis. Callers of :func:`main` (tests, embedding) get ``SystemExit``."""
+    if _exit_at_end:
+        for name in ("stdout", "stderr"):  # click's text wrappers (cached per stream) buffer on their own
+            click.get_text_stream(name).flush()
+            getattr(sys, name).flush()
+        os._exit(code)
+    raise SystemExit(code)
 
 
 @cli.command()
@@ -190,6 +207,16 @@ def rules(opts: Options) -> None:
     from bgtask_lint.report import render_rules_table
 
     render_rules_table(_rule_metas(), click.get_text_stream("stdout"), opts.color)
+
+
+def console() -> NoReturn:
+    """The ``bgtask-lint`` command."""
+    global _exit_at_end
+    _exit_at_end = True
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    raise SystemExit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
