@@ -480,10 +480,17 @@ ROUTE_DECORATORS = frozenset({"get", "post", "put", "patch", "delete", "options"
                               "websocket", "route", "websocket_route"})  # fmt: skip
 
 
+#: The first segments of the aliases: a name starting with anything else is already canonical.
+_ALIAS_HEADS = frozenset(alias.split(".", 1)[0].split("(", 1)[0] for alias in CANONICAL)
+
+
+@lru_cache(maxsize=1 << 16)
 def canonical(name: str) -> str:
     """Rewrite a qualified name to its canonical spelling (longest matching prefix)."""
     if name in CANONICAL:
         return CANONICAL[name]
+    if name.split(".", 1)[0].split("(", 1)[0] not in _ALIAS_HEADS:
+        return name
     parts = name.split(".")
     for i in range(len(parts), 0, -1):
         head = ".".join(parts[:i])

@@ -101,6 +101,7 @@ class ProjectIndex:
     _import_name: dict[str, str] = field(default_factory=dict, init=False)  # path -> importable name
     _returning: set[str] = field(default_factory=set, init=False)
     _nearest: dict[tuple[str, str], ModuleFacts] = field(default_factory=dict, init=False)
+    _shared: set[str] = field(default_factory=set, init=False)  # paths of modules whose name another shares
 
     def __post_init__(self) -> None:
         self.modules = _unique_module_keys(self.modules)
@@ -117,6 +118,7 @@ class ProjectIndex:
                 self._local[(mod.path, fn.qualname)] = fn
             for cls in mod.classes:
                 self.classes.setdefault(f"{mod.module}.{cls.name}", (mod, cls))
+        self._shared = {m.path for group in self._by_name.values() if len(group) > 1 for m in group}
 
     def add_aliases(self, aliases: dict[str, str]) -> None:
         """Register other importable names (``src``-relative, root-relative) for modules."""
@@ -135,7 +137,9 @@ class ProjectIndex:
             return candidates[0]
         # Same module name in two places (monorepo services, fixtures): the nearest one wins. A
         # monorepo of 30 services each with an ``app`` package asks this hundreds of thousands of times.
-        key = (name, importer.path)
+        # Importers in one directory get one answer, unless the importer is itself a candidate.
+        where = importer.path if importer.path in self._shared else importer.path.rpartition("/")[0]
+        key = (name, where)
         found = self._nearest.get(key)
         if found is None:
             found = self._nearest[key] = max(candidates, key=lambda m: _common_prefix(m.path, importer.path))
