@@ -234,6 +234,25 @@ def test_cache_gives_the_same_answer(project: Path) -> None:
     assert "0 parsed" in warm.stderr
 
 
+@pytest.mark.parametrize("args", [
+    ("--output-format", "full"), ("--output-format", "sarif"), ("--statistics",), ("--quiet", "--unsafe-fixes"),
+])  # fmt: skip
+def test_a_rerun_prints_what_an_uncached_run_prints(project: Path, args: tuple[str, ...]) -> None:
+    # an unchanged tree is answered from the cache, output included: byte for byte what a run prints
+    # without the cache, for every format and option that shapes the output
+    uncached = bgtask_lint("check", ".", "--no-cache", *args, cwd=project)
+    runs = [bgtask_lint("check", ".", *args, cwd=project) for _ in range(3)]
+    assert {(r.returncode, r.stdout, r.stderr) for r in runs} == {(uncached.returncode, uncached.stdout, uncached.stderr)}
+    assert len(list((project / ".bgtask_lint_cache").rglob("outputs/*"))) == 1
+    colored = bgtask_lint("check", ".", *args, cwd=project, env={"NO_COLOR": "", "FORCE_COLOR": "1"})
+    if "json" not in args and "sarif" not in args and "junit" not in args:
+        assert "\x1b[" in colored.stdout  # a colour choice is part of what is kept, not mixed up
+    (project / "app.py").write_text("# the finding moves one line down\n" + APP)
+    changed = bgtask_lint("check", ".", *args, cwd=project)
+    assert changed.stdout == bgtask_lint("check", ".", "--no-cache", *args, cwd=project).stdout != uncached.stdout or (
+        "--statistics" in args)
+
+
 def test_rule_and_rules_commands() -> None:
     docs = bgtask_lint("rule", "BGT101")
     assert docs.returncode == 0 and "What it does" in docs.stdout and "Use instead" in docs.stdout

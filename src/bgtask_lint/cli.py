@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
     from bgtask_lint.config import ConfigError, find_config, from_overrides, load_config
     from bgtask_lint.engine import run
     from bgtask_lint.project import find_project_root
-    from bgtask_lint.report import Report, render
+    from bgtask_lint.report import Report, render, rendering_key
 
     err = click.get_text_stream("stderr")
     overlay = None
@@ -150,14 +151,27 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
         from bgtask_lint.fixes import with_edits  # imports libcst: only when some edits are not known yet
 
         result = with_edits(result, unsafe=edits == "unsafe")
-    fixable = sum(1 for d in result.diagnostics if d.fix and (d.fix.applicability == "safe" or unsafe_fixes))
-    hidden = sum(1 for d in result.diagnostics if d.fix and d.fix.applicability == "unsafe" and not unsafe_fixes)
-    report = Report(
-        diagnostics=tuple(result.diagnostics), errors=tuple(result.errors), rules=_rule_metas(), fixed=fixed,
-        unsafe_fixable_hidden=hidden, fixable=fixable, sources=result.sources, root=root,
-    )  # fmt: skip
     out = err if stdin_filename and fix else click.get_text_stream("stdout")
-    render(report, output_format, out, color=opts.color, statistics=statistics, show_fixes=True, quiet=quiet)
+    # A re-run on an unchanged tree prints what the same run printed last time (not on a terminal,
+    # whose width and colours can differ between runs).
+    how = rendering_key(out, opts.color)
+    kept = result.outputs if result.outputs and result.run_key and how and not (fix or diff or baseline) else None
+    key = kept.derive(result.run_key, (output_format, statistics, quiet, unsafe_fixes, root, how)) if kept else ""
+    text = kept.get(key) if kept else None
+    if isinstance(text, str):
+        out.write(text)
+    else:
+        fixable = sum(1 for d in result.diagnostics if d.fix and (d.fix.applicability == "safe" or unsafe_fixes))
+        hidden = sum(1 for d in result.diagnostics if d.fix and d.fix.applicability == "unsafe" and not unsafe_fixes)
+        report = Report(
+            diagnostics=tuple(result.diagnostics), errors=tuple(result.errors), rules=_rule_metas(), fixed=fixed,
+            unsafe_fixable_hidden=hidden, fixable=fixable, sources=result.sources, root=root,
+        )  # fmt: skip
+        target = io.StringIO() if kept else out
+        render(report, output_format, target, color=opts.color, statistics=statistics, show_fixes=True, quiet=quiet)
+        if kept:
+            out.write(target.getvalue())
+            kept.put(key, target.getvalue())
     if show_fixes and applied:
         for line in applied:
             click.echo(f"Fixed: {line}", err=True)
@@ -177,8 +191,9 @@ _exit_at_end = False
 def _finish(code: int) -> NoReturn:
     """End a check. The ``bgtask-lint`` command leaves with ``os._exit`` once its output is flushed:
     freeing a whole-project run's objects one by one (the index, every module's facts) takes longer
-    than a warm run's analysis. Callers of :func:`main` (tests, embedding) get ``SystemExit``."""
-    if _exit_at_end:
+    than a warm run's analysis. Callers of :func:`main` (tests, embedding) get ``SystemExit``, and so
+    does a run under a profiler or a coverage tracer (they write their data at exit)."""
+    if _exit_at_end and sys.getprofile() is None and sys.gettrace() is None:  # not under a profiler or coverage
         for name in ("stdout", "stderr"):  # click's text wrappers (cached per stream) buffer on their own
             click.get_text_stream(name).flush()
             getattr(sys, name).flush()

@@ -60,6 +60,8 @@ class Result:
     cached: int = 0
     index: ProjectIndex | None = None
     project_root: Path | None = None  # the root the caller fixed, if any (re-lints reuse it)
+    run_key: str | None = None  # the identity of every input of the run, when the run was cached
+    outputs: ResultCache | None = None  # where renderings of this result are kept
 
 
 def run(paths: Sequence[str | Path], config: Config, **options) -> Result:  # type: ignore[no-untyped-def]
@@ -125,8 +127,9 @@ def _run(
         ((str(s.path), s.module, s.is_package) for s in sources),
         (config, sorted(target_set), targets.errors, targets.missing, project_root, fix_edits, _installed_fastapi()),
     ) if results else None  # fmt: skip
+    outputs = ResultCache(roots[0], CACHE_DIR, "outputs") if results is not None and run_key else None
     if results is not None and (hit := results.get(run_key)) is not None:
-        hit.cached, hit.parsed = len(sources), 0
+        hit.cached, hit.parsed, hit.run_key, hit.outputs = len(sources), 0, run_key, outputs
         return hit
     if len(sources) >= PRESTART_FILES and jobs is None:
         prestart()  # a whole project to analyse: the parser workers start while the tree is read
@@ -169,6 +172,7 @@ def _run(
         result = with_edits(result, cache, unsafe=fix_edits == "unsafe")
     if results is not None:
         results.put(run_key, replace(result, index=None))
+        result.run_key, result.outputs = run_key, outputs
     return result
 
 

@@ -105,6 +105,12 @@ def _use_color(stream: TextIO, color: bool | None) -> bool:
     return bool(os.environ.get("FORCE_COLOR")) or _isatty(stream)
 
 
+def rendering_key(stream: TextIO, color: bool | None) -> tuple[bool] | None:
+    """What decides how a report is rendered to ``stream`` besides the report and the format, or None
+    for a terminal (its width and colour support can differ from one run to the next)."""
+    return None if _isatty(stream) else (_use_color(stream, color),)
+
+
 def _console(stream: TextIO, color: bool | None, *, soft_wrap: bool = True) -> Console:
     use, tty = _use_color(stream, color), _isatty(stream)
     system = ("auto" if tty else "standard") if use else None  # "auto" respects a dumb terminal

@@ -21,8 +21,16 @@ KEEP = 8  # results kept per project: a few configurations and output formats si
 
 
 class ResultCache:
-    def __init__(self, root: Path, cache_dir: str) -> None:
-        self.dir = root / cache_dir / __version__ / "results"
+    def __init__(self, root: Path, cache_dir: str, kind: str = "results") -> None:
+        self.dir = root / cache_dir / __version__ / kind
+
+    @staticmethod
+    def derive(key: str, extra: Iterable[Any]) -> str:
+        """The key of something computed from the entry ``key`` and ``extra`` (a rendering of it)."""
+        h = hashlib.sha256(key.encode())
+        for item in extra:
+            h.update(b"\0" + repr(item).encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
 
     def key(self, files: Iterable[tuple[str, str, bool]], extra: Iterable[Any]) -> str | None:
         """A digest of the tool, the inputs' stat identity and ``extra``; None if a file cannot be stat'ed."""
