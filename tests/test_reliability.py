@@ -368,6 +368,28 @@ def test_a_parser_crash_does_not_kill_the_calling_process(tmp_path: Path) -> Non
     assert loaded.errors[0].path == str(path) and "SIGSEGV" in loaded.errors[0].message
 
 
+def test_cached_facts_are_read_while_the_workers_parse_and_a_crash_still_costs_only_its_file(tmp_path: Path) -> None:
+    # after an edit a run parses a few files and reads many cached ones: the reading happens while the
+    # workers parse (one entry whenever no answer is waiting), crash handling included
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    names = [f"m{i}" for i in range(40)]
+    for name in names:
+        (tmp_path / f"{name}.py").write_text(handler(name))
+    files = [project.SourceFile(tmp_path / f"{n}.py", n, False) for n in names]
+    cache = project.FactsCache(tmp_path)
+    first = project.load(files, cache, jobs=2)
+    assert first.parsed == 40 and not first.errors
+    (tmp_path / "m3.py").write_text(handler("m3") + "\n\ndef later():\n    return 1\n")
+    (tmp_path / "deep.py").write_text(DEEP_PARENS)
+    files.append(project.SourceFile(tmp_path / "deep.py", "deep", False))
+    again = project.load(files, project.FactsCache(tmp_path), jobs=2)
+    assert (again.parsed, again.cached) == (2, 39)
+    assert [e.path for e in again.errors] == [str(tmp_path / "deep.py")] and "SIGSEGV" in again.errors[0].message
+    assert [m.path for m in again.facts] == sorted(str(f.path) for f in files if f.path.name != "deep.py")
+    assert [m for m in again.facts if m.module != "m3"] == [m for m in first.facts if m.module != "m3"]
+    assert any(fn.qualname == "later" for m in again.facts if m.module == "m3" for fn in m.functions)
+
+
 def test_a_worker_killed_from_outside_costs_only_its_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """As when the kernel's OOM killer picks a parser (which its oom_score_adj asks for)."""
     import multiprocessing

@@ -36,6 +36,7 @@ from bgtask_lint.project import (
     read_source,
     run_deep,
     workers,
+    workers_running,
 )
 
 if TYPE_CHECKING:  # the analysis is imported only when a run is not answered from the result cache
@@ -327,7 +328,7 @@ def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list
         except Exception as exc:  # noqa: BLE001 - reported against the file
             looked_up[path] = exc
     requests = [(LOCATE, path, data, tuple(sorted(wanted))) for path, data, _, wanted, _ in todo]
-    if len(requests) > 1:  # parsed again in the worker processes, side by side and with their safety net
+    if len(requests) > 1 or workers_running():  # parsed again in the workers, side by side and with their safety net
         answers = parse_all(requests, None)
     else:  # in a thread with the workers' recursion limit, so a tree the summarizer walked can be walked again
         answers = [run_deep(answer, r, stack_bytes=lookup_stack_bytes()) for r in requests]

@@ -282,6 +282,9 @@ class FactsCache:
         self.used.add(key)
         return facts
 
+    def has(self, key: str) -> bool:
+        return self.dir is not None and os.path.exists(self.dir / key[:2] / key)
+
     def put(self, key: str, facts: Any) -> None:
         if self.dir is None:
             return
@@ -410,6 +413,7 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
     # content keys of the files only checked that parse: one entry for all (one read, one write)
     known_to_parse: set[str] = (cache.get(PARSES_KEY, set) or set()) if syntax_only else set()
     parse: set[str] = set()
+    stored: list[tuple[SourceFile, str, bytes]] = []
     for f in files:
         try:
             if overlay and str(f.path) in overlay:  # text from stdin: undecodable bytes come back as they were
@@ -428,22 +432,30 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
             cached += 1
             parse.add(key)
             continue
-        hit = None if check_only else cache.get(key)
-        if hit is not None:
-            cached += 1
-            facts.append(_with_path(hit, str(f.path)))
+        if not check_only and cache.has(key):
+            stored.append((f, key, data))  # read after the parsing has been sent off (see below)
             continue
         if check_only:
             todo.append((key, (CHECK, str(f.path), data, f.module, f.is_package)))
         else:  # the worker that makes the facts stores them too
-            todo.append((key, (SUMMARISE, str(f.path), data, f.module, f.is_package,
-                               None if cache.dir is None else str(cache.dir), key)))
+            todo.append((key, _summarise_request(f, data, cache, key)))
     # The largest files first, so that no worker is left with a big one at the end; the files that
     # are only checked go to CPython's parser in batches (one round trip per batch, not per file).
     work = sorted((kr for kr in todo if kr[1][0] == SUMMARISE), key=lambda kr: -len(kr[1][2]))
     batches = _batches([kr for kr in todo if kr[1][0] == CHECK])
     requests = [r for _, r in work] + [(BATCH, tuple((r[1], r[2]) for _, r in b)) for b in batches]
-    results = parse_all(requests, jobs)
+    # The workers parse while this process reads the cached facts (after an edit: a few files to
+    # parse, a thousand entries to read), one entry whenever no answer is waiting.
+    damaged: list[tuple[SourceFile, str, bytes]] = []
+    reading = _read_stored(stored, cache, facts, damaged)
+    results = parse_all(requests, jobs, meanwhile=reading)
+    for _ in reading:  # what is left once every file is parsed
+        pass
+    cached += len(stored) - len(damaged)
+    if damaged:  # entries that could not be read after all: those files are summarised too
+        again = [(key, _summarise_request(f, data, cache, key)) for f, key, data in damaged]
+        results = results[: len(work)] + parse_all([r for _, r in again], jobs) + results[len(work) :]
+        work += again
     unsure: list[tuple[str, tuple]] = []  # type: ignore[type-arg]
     for batch, verdicts in zip(batches, results[len(work):]):
         if not isinstance(verdicts, tuple):  # the batch itself failed: each file is checked alone
@@ -474,7 +486,24 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
     elif parse:
         cache.used.add(PARSES_KEY)
     facts.sort(key=lambda m: m.path)  # the same order whatever came from the cache
-    return LoadResult(facts, errors, len(todo), cached)
+    return LoadResult(facts, errors, len(todo) + len(damaged), cached)
+
+
+def _summarise_request(f: SourceFile, data: bytes, cache: FactsCache, key: str) -> tuple:  # type: ignore[type-arg]
+    return (SUMMARISE, str(f.path), data, f.module, f.is_package, None if cache.dir is None else str(cache.dir), key)
+
+
+def _read_stored(stored: list[tuple[SourceFile, str, bytes]], cache: FactsCache, facts: list[ModuleFacts],
+                 damaged: list[tuple[SourceFile, str, bytes]]) -> Iterator[None]:  # fmt: skip
+    """Append the cached facts of ``stored`` files to ``facts``, one entry per step; the files whose
+    entry cannot be read go to ``damaged``."""
+    for f, key, data in stored:
+        hit = cache.get(key)
+        if hit is None:
+            damaged.append((f, key, data))
+        else:
+            facts.append(_with_path(hit, str(f.path)))
+        yield
 
 
 #: Source bytes per batch: a few milliseconds of parsing, small enough to be sent ahead.
@@ -524,6 +553,8 @@ def _with_path(facts: ModuleFacts, path: str) -> ModuleFacts:
     return replace(facts, path=path)
 
 
+_DONE = object()
+
 #: The workers of the current run (see :func:`workers`), kept between the requests of one run.
 _SESSION: list[tuple[BaseProcess, Connection]] | None = None
 
@@ -545,6 +576,11 @@ def workers() -> Iterator[None]:
             _SESSION = None
 
 
+def workers_running() -> bool:
+    """This run has parser processes alive (one request to them costs no start-up)."""
+    return bool(_SESSION)
+
+
 def prestart() -> None:
     """Start the run's workers now (one per core), so that their start-up overlaps with reading
     and scanning the tree; only in a :func:`workers` session, and only once."""
@@ -556,9 +592,11 @@ def prestart() -> None:
         pass  # the first request tries again, or parses without workers
 
 
-def parse_all(todo: list[tuple], jobs: int | None) -> list:  # type: ignore[type-arg]
+def parse_all(todo: list[tuple], jobs: int | None, meanwhile: Iterator[object] | None = None) -> list:  # type: ignore[type-arg]
     """Parse in worker processes, so that a file that crashes the native parser (deep nesting
-    overflows its stack) or runs too long (quadratic operator chains) costs only that file."""
+    overflows its stack) or runs too long (quadratic operator chains) costs only that file.
+
+    ``meanwhile`` is advanced one step at a time while no answer is waiting (it may be left unfinished)."""
     if not todo:
         return []
     size = max(1, min(jobs if jobs is not None else (os.cpu_count() or 1), len(todo)))
@@ -569,7 +607,7 @@ def parse_all(todo: list[tuple], jobs: int | None) -> list:  # type: ignore[type
         return [answer(t) for t in todo]
     if _SESSION is not None and not _SESSION:
         _SESSION.extend(idle)
-    return pool.run(todo, idle, keep=_SESSION)
+    return pool.run(todo, idle, keep=_SESSION, meanwhile=meanwhile)
 
 
 PARSE_TIMEOUT = 10.0
@@ -747,7 +785,8 @@ class _WorkerPool:
         return workers
 
     def run(self, todo: list[tuple], idle: list[tuple[BaseProcess, Connection]] | None = None,  # type: ignore[type-arg]
-            keep: list[tuple[BaseProcess, Connection]] | None = None) -> list:  # type: ignore[type-arg]
+            keep: list[tuple[BaseProcess, Connection]] | None = None,
+            meanwhile: Iterator[object] | None = None) -> list:  # type: ignore[type-arg]
         """Each request's answer, in order. A worker gets a second request while it works on one when
         that request fits in the pipe's buffer, so it never waits for the next file; a larger one
         waits until the worker is free (sending it could block, and a hung parse would block us)."""
@@ -784,7 +823,10 @@ class _WorkerPool:
                             results[i] = ParseResult(None, FileError(_request_path(todo[i]), "no parser process could be started"))
                         break
                     continue
-                ready = wait([*active, *(f.proc.sentinel for f in active.values())], timeout=0.2)
+                waiting = [*active, *(f.proc.sentinel for f in active.values())]
+                ready = wait(waiting, timeout=0) if meanwhile is not None else wait(waiting, timeout=0.2)
+                if not ready and meanwhile is not None and next(meanwhile, _DONE) is _DONE:
+                    meanwhile = None
                 now = time.monotonic()
                 for conn, flight in active.items():
                     head = flight.jobs[0]
