@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from bgtask_lint.config import Config
 from bgtask_lint.discovery import DEFAULT_EXCLUDE, discover
 from bgtask_lint.fingerprint import code_digest
-from bgtask_lint.models import Diagnostic, FileError
+from bgtask_lint.models import Diagnostic, FileError, Located
 from bgtask_lint.prefilter import Module, Scan, relevant, scan
 from bgtask_lint.resultcache import ResultCache
 from bgtask_lint.project import (
@@ -305,7 +305,6 @@ def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list
             cache: FactsCache, texts: dict[str, bytes]) -> tuple[list[Diagnostic], dict[str, str]]:  # fmt: skip
     """Fill in positions and snippets, and drop findings silenced by ``# noqa``."""
     from bgtask_lint.adoption import LINE_BREAK, noqa_codes
-    from bgtask_lint.locate import Located
 
     by_path: dict[str, list[Diagnostic]] = defaultdict(list)
     for d in diagnostics:

@@ -9,21 +9,12 @@ several times cheaper.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bgtask_lint.adoption import LINE_BREAK
-from bgtask_lint.models import Location
+from bgtask_lint.models import Located, Location
 from bgtask_lint.walk import Walker
-
-
-@dataclass(frozen=True)
-class Located:
-    start: Location
-    end: Location
-    snippet: str
 
 
 class _Collector(Walker):

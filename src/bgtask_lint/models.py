@@ -18,6 +18,15 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Located:
+    """Where a reported call is, and its text (see ``locate.py``)."""
+
+    start: Location
+    end: Location
+    snippet: str
+
+
+@dataclass(frozen=True)
 class Edit:
     content: str
     location: Location

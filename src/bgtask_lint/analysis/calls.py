@@ -517,6 +517,8 @@ class Catalogue:
         init=False, repr=False, compare=False
     )
     _generic: tuple[tuple[LazyPattern, CallKind | None], ...] = field(init=False, repr=False, compare=False)
+    #: What ``classify`` answered, by name (a project asks about the same few thousand names again and again).
+    _known: dict[str, CallKind | None] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ordered: list[tuple[LazyPattern, CallKind | None]] = [(p, None) for p in self.excluded]
@@ -530,14 +532,19 @@ class Catalogue:
 
     def classify(self, fqn: str) -> CallKind | None:
         """The kind of work a call to ``fqn`` does, or None when it is not catalogued."""
+        try:
+            return self._known[fqn]
+        except KeyError:
+            pass
         name = canonical(fqn)
-        kind = self.exact.get(name)
-        if kind is not None:
-            return kind
-        for pattern, kind in self._buckets.get(name.split(".", 1)[0], self._generic):
-            if pattern.fullmatch(name):
-                return kind
-        return None
+        found = self.exact.get(name)
+        if found is None:
+            for pattern, kind in self._buckets.get(name.split(".", 1)[0], self._generic):
+                if pattern.fullmatch(name):
+                    found = kind
+                    break
+        self._known[fqn] = found
+        return found
 
 
 def _literal_head(pattern: LazyPattern) -> str | None:
