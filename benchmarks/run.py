@@ -262,8 +262,11 @@ class Bench:
         os.close(fd)
         interval = "0" if self.args.no_tree_rss else str(self.args.sample_interval)
         wrapper = [sys.executable, "-c", WRAPPER, json.dumps(cmd), str(cwd), err_path, interval]
+        # Python's bytecode cache on, as an installed tool has it (an environment that turns it off
+        # would make every run compile bgtask-lint's own modules again)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         proc = subprocess.Popen(wrapper, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True)  # fmt: skip
+                                start_new_session=True, env=env)  # fmt: skip
         try:
             out, err = proc.communicate(timeout=self.args.timeout)
         except subprocess.TimeoutExpired:

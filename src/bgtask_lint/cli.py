@@ -78,7 +78,7 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
           verbose: bool) -> None:  # fmt: skip
     """Lint PATHS (default: the current directory)."""
     from bgtask_lint.config import ConfigError, find_config, from_overrides, load_config
-    from bgtask_lint.engine import run
+    from bgtask_lint.engine import lacks_edits, run
     from bgtask_lint.project import find_project_root
     from bgtask_lint.report import Report, render, rendering_key
 
@@ -146,8 +146,7 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
         if stdin_filename:
             sys.stdout.write(outcome.sources.get(stdin_filename, overlay[stdin_filename]))  # type: ignore[index]
         result = outcome.result
-    if output_format in EDIT_FORMATS and any(d.fix and not d.fix.edits and (edits == "unsafe" or d.fix.applicability == "safe")
-                                             for d in result.diagnostics):  # fmt: skip
+    if output_format in EDIT_FORMATS and lacks_edits(result, unsafe=edits == "unsafe"):
         from bgtask_lint.fixes import with_edits  # imports libcst: only when some edits are not known yet
 
         result = with_edits(result, unsafe=edits == "unsafe")

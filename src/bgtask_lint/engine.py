@@ -167,14 +167,19 @@ def _run(
         index=index,
         project_root=project_root,
     )
-    if fix_edits and any(d.fix for d in result.diagnostics):
-        from bgtask_lint.fixes import with_edits
+    if fix_edits and lacks_edits(result, unsafe=fix_edits == "unsafe"):
+        from bgtask_lint.fixes import with_edits  # imports libcst: only when some fix is shown
 
         result = with_edits(result, cache, unsafe=fix_edits == "unsafe")
     if results is not None:
         results.put(run_key, replace(result, index=None))
         result.run_key, result.outputs = run_key, outputs
     return result
+
+
+def lacks_edits(result: Result, unsafe: bool) -> bool:
+    """Some fix of ``result`` that is shown (safe ones, unsafe ones too with ``unsafe``) has no edits yet."""
+    return any(d.fix and not d.fix.edits and (unsafe or d.fix.applicability == "safe") for d in result.diagnostics)
 
 
 SCANS_KEY = "scans-"  # + the code digest: the cache entry holding the last run's text scans, by content
