@@ -41,6 +41,8 @@ from bgtask_lint.models import (
 )
 
 BUILTINS = frozenset(dir(builtins))
+_MISSING = object()
+_PENDING = object()  # a resolution under way
 SELF_TYPES = frozenset({"typing.Self()", "typing_extensions.Self()"})
 PROPERTIES = frozenset({"property", "cached_property"})
 BACKGROUND_TASKS = "fastapi.BackgroundTasks"
@@ -93,7 +95,9 @@ class ProjectIndex:
     functions: dict[str, Scoped] = field(default_factory=dict, init=False)
     classes: dict[str, tuple[ModuleFacts, object]] = field(default_factory=dict, init=False)
     _local: dict[tuple[str, str], FunctionFacts] = field(default_factory=dict, init=False)
-    _memo: dict[tuple[str, str, str], str | None] = field(default_factory=dict, init=False)
+    _memo: dict[tuple[str, str, str], object] = field(default_factory=dict, init=False)  # str | None | _PENDING
+    _members: dict[tuple[str, str], str | None] = field(default_factory=dict, init=False)
+    _cycles: int = field(default=0, init=False)  # how many times a lookup met one already under way
     _mod_bindings: dict[str, dict[str, Binding]] = field(default_factory=dict, init=False)
     _mod_imports: dict[str, dict[str, str]] = field(default_factory=dict, init=False)
     _edge_memo: dict[str, list] = field(default_factory=dict, init=False)
@@ -101,7 +105,7 @@ class ProjectIndex:
     _import_name: dict[str, str] = field(default_factory=dict, init=False)  # path -> importable name
     _returning: set[str] = field(default_factory=set, init=False)
     _nearest: dict[tuple[str, str], ModuleFacts] = field(default_factory=dict, init=False)
-    _shared: set[str] = field(default_factory=set, init=False)  # paths of modules whose name another shares
+    _names_of: dict[str, set[str]] = field(default_factory=dict, init=False)  # path -> names it is found under
 
     def __post_init__(self) -> None:
         self.modules = _unique_module_keys(self.modules)
@@ -118,7 +122,9 @@ class ProjectIndex:
                 self._local[(mod.path, fn.qualname)] = fn
             for cls in mod.classes:
                 self.classes.setdefault(f"{mod.module}.{cls.name}", (mod, cls))
-        self._shared = {m.path for group in self._by_name.values() if len(group) > 1 for m in group}
+        for name, group in self._by_name.items():
+            for m in group:
+                self._names_of.setdefault(m.path, set()).add(name)
 
     def add_aliases(self, aliases: dict[str, str]) -> None:
         """Register other importable names (``src``-relative, root-relative) for modules."""
@@ -126,6 +132,7 @@ class ProjectIndex:
         for path, alias in aliases.items():
             if path in by_path and alias not in self._by_name:
                 self._by_name[alias] = [by_path[path]]
+                self._names_of.setdefault(path, set()).add(alias)
 
     # ------------------------------------------------------------------ modules
 
@@ -138,7 +145,7 @@ class ProjectIndex:
         # Same module name in two places (monorepo services, fixtures): the nearest one wins. A
         # monorepo of 30 services each with an ``app`` package asks this hundreds of thousands of times.
         # Importers in one directory get one answer, unless the importer is itself a candidate.
-        where = importer.path if importer.path in self._shared else importer.path.rpartition("/")[0]
+        where = importer.path if name in self._names_of.get(importer.path, ()) else importer.path.rpartition("/")[0]
         key = (name, where)
         found = self._nearest.get(key)
         if found is None:
@@ -160,9 +167,13 @@ class ProjectIndex:
         if not ref:
             return None
         key = (mod.path, fn.qualname if fn else "", ref)
-        if key in self._memo:
-            return self._memo[key]
-        self._memo[key] = None  # cycle guard
+        found = self._memo.get(key, _MISSING)
+        if found is _PENDING:  # a cycle (``x = x.y``): unknown, and whatever depends on it depends on the path taken
+            self._cycles += 1
+            return None
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
+        self._memo[key] = _PENDING
         result = self._resolve(mod, fn, ref)
         self._memo[key] = result
         return result
@@ -207,7 +218,20 @@ class ProjectIndex:
             if param is not None:
                 return self.param_value(mod, scope, param)
             scope = self._local.get((mod.path, scope.parent)) if scope.parent else None
-        return self.member(mod, name, set())
+        return self.module_member(mod, name)
+
+    def module_member(self, mod: ModuleFacts, name: str) -> str | None:
+        """:meth:`member`, remembered: thousands of functions look up the same few module-level names.
+        A value that met a cycle is not kept (it depends on where the lookup started)."""
+        key = (mod.path, name)
+        found = self._members.get(key, _MISSING)
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
+        cycles = self._cycles
+        found = self.member(mod, name, set())
+        if self._cycles == cycles:
+            self._members[key] = found
+        return found
 
     def member(self, mod: ModuleFacts, name: str, seen: set[tuple[str, str]]) -> str | None:
         """A module-level name of ``mod``: def, class, binding, import (re-exports followed)."""
@@ -372,6 +396,7 @@ class ProjectIndex:
                     return found
             # ``return httpx.Client()`` / ``return make_client()``: what the returned call gives
             if scoped.fqn in self._returning:
+                self._cycles += 1
                 return None  # recursion
             self._returning.add(scoped.fqn)
             try:
@@ -388,7 +413,7 @@ class ProjectIndex:
         kind, _, name = value.partition(":")
         if kind == "mod":
             target = self.module(name, mod)
-            return self.member(target, attr, set()) if target is not None else None
+            return self.module_member(target, attr) if target is not None else None
         if kind == "ext":
             return f"ext:{canonical(name + '.' + attr)}"
         if kind in ("obj", "cls"):
