@@ -97,6 +97,7 @@ class ProjectIndex:
     _local: dict[tuple[str, str], FunctionFacts] = field(default_factory=dict, init=False)
     _memo: dict[tuple[str, str, str], object] = field(default_factory=dict, init=False)  # str | None | _PENDING
     _members: dict[tuple[str, str], str | None] = field(default_factory=dict, init=False)
+    _params: dict[tuple[int, int], tuple[str | None, str | None, str | None]] = field(default_factory=dict, init=False)
     _cycles: int = field(default=0, init=False)  # how many times a lookup met one already under way
     _mod_bindings: dict[str, dict[str, Binding]] = field(default_factory=dict, init=False)
     _mod_imports: dict[str, dict[str, str]] = field(default_factory=dict, init=False)
@@ -323,7 +324,17 @@ class ProjectIndex:
         return None
 
     def param_info(self, mod: ModuleFacts, fn: FunctionFacts, p: Param) -> tuple[str | None, str | None, str | None]:
-        """(annotation value, dependency value, dependency scope) of a parameter."""
+        """(annotation value, dependency value, dependency scope) of a parameter (kept unless it met a cycle)."""
+        key = (id(fn), id(p))  # the index keeps every module's facts alive: ids are not reused
+        found = self._params.get(key)
+        if found is None:
+            cycles = self._cycles
+            found = self._param_info(mod, fn, p)
+            if self._cycles == cycles:
+                self._params[key] = found
+        return found
+
+    def _param_info(self, mod: ModuleFacts, fn: FunctionFacts, p: Param) -> tuple[str | None, str | None, str | None]:
         alias = self._type_alias(mod, fn, p.annotation_alias) if p.annotation_alias else None
         ann_ref = alias.annotation if alias is not None else p.annotation
         ann_mod = mod
