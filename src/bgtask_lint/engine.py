@@ -23,6 +23,7 @@ from bgtask_lint.resultcache import ResultCache
 from bgtask_lint.project import (
     CACHE_DIR,
     LOCATE,
+    Contents,
     FactsCache,
     ParseResult,
     SourceFile,
@@ -33,7 +34,6 @@ from bgtask_lint.project import (
     module_names,
     parse_all,
     prestart,
-    read_source,
     run_deep,
     workers,
     workers_running,
@@ -134,14 +134,15 @@ def _run(
         return hit
     if len(sources) >= PRESTART_FILES and jobs is None:
         prestart()  # a whole project to analyse: the parser workers start while the tree is read
-    texts = _read_all(sources, overlay or {})
-    # Only what a route or a task can reach is summarised; the other files linted are checked to parse.
     cache = FactsCache(roots[0] if roots and use_cache else None)
+    contents = Contents([str(s.path) for s in sources], cache, overlay)
+    # Only what a route or a task can reach is summarised; the other files linted are checked to parse.
     modules = [Module(str(s.path), s.module, s.is_package, s.aliases) for s in sources]
-    keep = relevant(modules, texts, scans=_scans(modules, texts, cache))
-    syntax_only = {path for path in target_set if path in texts and path not in keep}
-    sources = [s for s in sources if str(s.path) in keep or str(s.path) in syntax_only or str(s.path) not in texts]
-    loaded = load(sources, cache, jobs, overlay=overlay, texts=texts, syntax_only=syntax_only)
+    keep = _relevant(modules, contents, cache)
+    syntax_only = {path for path in target_set if path in contents and path not in keep}
+    sources = [s for s in sources if str(s.path) in keep or str(s.path) in syntax_only or str(s.path) not in contents]
+    loaded = load(sources, cache, jobs, overlay=overlay, contents=contents, syntax_only=syntax_only)
+    contents.save()
     cache.prune(live=len(sources))
     errors = [e for e in loaded.errors if e.path in target_set]
     errors += [FileError(path, reason) for path, reason in targets.errors]
@@ -154,7 +155,7 @@ def _run(
     index.focus = None if all(m.path in target_set for m in loaded.facts) else frozenset(target_set)
     diagnostics, rule_errors = check(index, config, target_set)
     errors += rule_errors
-    located, shown = _locate(diagnostics, overlay or {}, errors, cache, texts)
+    located, shown = _locate(diagnostics, overlay or {}, errors, cache, contents)
     located = [d for d in located if config.enabled(d.code, d.path)]
     result = Result(
         diagnostics=sorted(located, key=lambda d: d.sort_key),
@@ -183,28 +184,47 @@ def lacks_edits(result: Result, unsafe: bool) -> bool:
 
 
 SCANS_KEY = "scans-"  # + the code digest: the cache entry holding the last run's text scans, by content
+RELEVANT = "relevant"  # the key, in that entry, of the last run's relevant modules
 
 
-def _scans(modules: list[Module], texts: dict[str, bytes], cache: FactsCache) -> dict[str, Scan]:
-    """Each module's text scan (seed or not, names imported), from the cache for unchanged files.
+def _relevant(modules: list[Module], contents: Contents, cache: FactsCache) -> set[str]:
+    """The paths of the modules a route or a task can reach by import (see :func:`relevant`), from
+    each module's text scan (seed or not, names imported); both from the cache when nothing changed.
 
     The scans of a whole run are one cache entry: reading it costs less than scanning 20 MB of
-    source again, and it holds only the files of the last run, so it never grows.
+    source again, and it holds only the files of the last run, so it never grows. It also holds the
+    last answer, with a digest of every module's identity and scan it was computed from.
     """
     entry = SCANS_KEY + code_digest()
     known = cache.get(entry, dict) or {}
-    fresh: dict[str, Scan] = {}
-    out: dict[str, Scan] = {}
+    last = known.pop(RELEVANT, None)
+    fresh: dict[object, object] = {}
+    scans: dict[str, Scan] = {}
+    inputs = hashlib.sha1()
     for m in modules:
-        text = texts.get(m.path, b"")
-        key = hashlib.sha1(text + f"\0{m.name}\0{m.is_package}".encode("utf-8", "surrogateescape")).digest()
+        inputs.update(f"{m.path}\0{m.name}\0{m.is_package}\0{m.aliases}\0".encode("utf-8", "surrogateescape"))
+        if m.path not in contents:
+            scans[m.path] = scan(m, b"")  # unreadable: reported by the loading
+            inputs.update(b"-")
+            continue
+        key = hashlib.sha1(contents.digest(m.path) + f"\0{m.name}\0{m.is_package}".encode("utf-8", "surrogateescape")).digest()
         found = known.get(key)
         if found is None:
-            found = scan(m, text)
-        fresh[key] = out[m.path] = found
-    if fresh.keys() != known.keys():
+            try:
+                found = scan(m, contents.data(m.path))
+            except (OSError, ValueError):
+                found = scan(m, b"")
+        inputs.update(repr(found).encode("utf-8", "surrogateescape"))  # an edit rarely changes what a file imports
+        fresh[key] = scans[m.path] = found  # type: ignore[assignment]
+    digest = inputs.digest()
+    if isinstance(last, tuple) and len(last) == 2 and last[0] == digest:
+        answer = last[1]
+    else:
+        answer = relevant(modules, {}, scans=scans)
+    fresh[RELEVANT] = (digest, answer)
+    if fresh.keys() != known.keys() or last != fresh[RELEVANT]:
         cache.put(entry, fresh)
-    return out
+    return answer
 
 
 def _real_path(path: Path, real_dirs: dict[str, str]) -> Path:
@@ -215,21 +235,6 @@ def _real_path(path: Path, real_dirs: dict[str, str]) -> Path:
         real = real_dirs[folder] = os.path.realpath(folder or os.curdir)
     full = os.path.join(real, name)
     return Path(os.path.realpath(full) if os.path.islink(full) else full)
-
-
-def _read_all(sources: list[SourceFile], overlay: dict[str, str]) -> dict[str, bytes]:
-    """Every file's bytes, read once (unreadable files are left to ``load`` to report)."""
-    out: dict[str, bytes] = {}
-    for s in sources:
-        path = str(s.path)
-        if path in overlay:
-            out[path] = overlay[path].encode("utf-8", "surrogateescape")
-            continue
-        try:
-            out[path] = read_source(s.path)
-        except (OSError, ValueError):
-            continue
-    return out
 
 
 def _installed_fastapi() -> str:
@@ -307,7 +312,7 @@ def _internal(code: str, exc: Exception) -> str:
 
 
 def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list[FileError],
-            cache: FactsCache, texts: dict[str, bytes]) -> tuple[list[Diagnostic], dict[str, str]]:  # fmt: skip
+            cache: FactsCache, contents: Contents) -> tuple[list[Diagnostic], dict[str, str]]:  # fmt: skip
     """Fill in positions and snippets, and drop findings silenced by ``# noqa``."""
     from bgtask_lint.adoption import LINE_BREAK, noqa_codes
 
@@ -320,7 +325,7 @@ def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list
     todo: list[tuple[str, str | bytes, str, set[int], dict[int, Located]]] = []
     for path, items in by_path.items():
         try:
-            data = overlay[path] if path in overlay else texts.get(path) or Path(path).read_bytes()
+            data = overlay[path] if path in overlay else contents.data(path)
             raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
             key = hashlib.sha256(raw + code_digest().encode()).hexdigest() + POSITIONS_SUFFIX
             wanted = {d.ordinal for d in items}

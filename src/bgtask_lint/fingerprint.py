@@ -15,6 +15,11 @@ from bgtask_lint import __version__
 
 #: The modules that per-file facts are computed by (what ``summarize`` imports from the package,
 #: and the worker that runs it): facts stay valid while these are unchanged.
+#: A file modified this close to the time its identity (size, mtime, ctime, inode) is recorded is not
+#: trusted by that record: it could change again within the same timestamp, unseen (git calls such
+#: entries "racily clean").
+RACY_NS = 2_000_000_000
+
 FACTS_MODULES = ("summarize.py", "walk.py", "models.py", "analysis/calls.py", "project.py", "fingerprint.py")
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bgtask_lint import __version__
-from bgtask_lint.fingerprint import code_digest
+from bgtask_lint.fingerprint import RACY_NS, code_digest
 from bgtask_lint.models import FileError, ModuleFacts, ParseResult
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
@@ -101,6 +101,82 @@ def read_source(path: Path) -> bytes:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise OSError(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
     return path.read_bytes()
+
+
+def content_digest(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+STATS_KEY = "stats"  # the cache entry holding each file's identity and content digest, from the last run
+
+
+class Contents:
+    """The bytes and content digest of each file of a run, read at most once.
+
+    A file whose size, mtime, ctime and inode are those an earlier run recorded is not read again
+    (ruff and git trust a file's identity the same way): its digest comes from the record, and its
+    bytes are read only if something asks for them (a file to parse, a finding to show).
+    """
+
+    def __init__(self, paths: Sequence[str], cache: FactsCache, overlay: Mapping[str, str] | None = None) -> None:
+        self._cache = cache
+        self._bytes: dict[str, bytes] = {}
+        self._digests: dict[str, bytes] = {}
+        self._known: dict[str, tuple[int, int, int, int, bytes]] = (cache.get(STATS_KEY, dict) or {}) if cache.dir else {}
+        self._fresh: dict[str, tuple[int, int, int, int, bytes]] = {}
+        now = time.time_ns()
+        for path in paths:
+            if overlay and path in overlay:  # text from stdin: undecodable bytes come back as they were
+                self._keep(path, overlay[path].encode("utf-8", "surrogateescape"))
+                continue
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue  # reported by whoever needs the file
+            ident = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            where = os.path.abspath(path)  # the record holds absolute paths: runs start from any directory
+            known = self._known.get(where)
+            if known is not None and known[:4] == ident and st.st_size <= MAX_FILE_BYTES:
+                self._digests[path] = known[4]
+                self._fresh[where] = known
+                continue
+            try:
+                data = read_source(Path(path))
+            except (OSError, ValueError):
+                continue
+            digest = self._keep(path, data)
+            if max(st.st_mtime_ns, st.st_ctime_ns) < now - RACY_NS:
+                self._fresh[where] = (*ident, digest)
+
+    def _keep(self, path: str, data: bytes) -> bytes:
+        self._bytes[path] = data
+        digest = self._digests[path] = content_digest(data)
+        return digest
+
+    def __contains__(self, path: object) -> bool:
+        """The file could be read (now or by an earlier run, unchanged since)."""
+        return path in self._digests
+
+    def digest(self, path: str) -> bytes:
+        """The file's content digest; raises OSError/ValueError if it cannot be read."""
+        found = self._digests.get(path)
+        if found is None:
+            found = self._keep(path, read_source(Path(path)))
+        return found
+
+    def data(self, path: str) -> bytes:
+        """The file's bytes (read now if they were not yet); raises OSError/ValueError if it cannot be read."""
+        found = self._bytes.get(path)
+        if found is None:
+            found = self._bytes[path] = read_source(Path(path))
+        return found
+
+    def save(self) -> None:
+        """Record the identity of the files of this run (only theirs: the record never grows)."""
+        if self._cache.dir is not None and self._fresh != self._known:
+            self._cache.put(STATS_KEY, self._fresh)
+        elif self._fresh:
+            self._cache.used.add(STATS_KEY)
 
 
 class UsageError(ValueError):
@@ -258,8 +334,9 @@ class FactsCache:
         self.wrote = 0
 
     @staticmethod
-    def key(data: bytes, module: str, is_package: bool) -> str:
-        h = hashlib.sha256(data)
+    def key(digest: bytes, module: str, is_package: bool) -> str:
+        """The entry of a module whose content has :func:`content_digest` ``digest``."""
+        h = hashlib.sha256(digest)
         h.update(f"\0{module}\0{is_package}\0{code_digest(facts_only=True)}".encode("utf-8", "surrogateescape"))
         return h.hexdigest()
 
@@ -399,9 +476,10 @@ class LoadResult:
 
 
 def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None,
-         overlay: dict[str, str] | None = None, texts: Mapping[str, bytes] | None = None,
+         overlay: dict[str, str] | None = None, contents: Contents | None = None,
          syntax_only: Set[str] = frozenset()) -> LoadResult:  # fmt: skip
-    """Summarise every file, from the cache where the content is unchanged (``texts``: bytes already read).
+    """Summarise every file, from the cache where the content is unchanged (``contents``: the files' digests
+    and bytes when the caller has them).
 
     Files in ``syntax_only`` are only checked to parse (their errors are reported, no facts are made).
     """
@@ -413,27 +491,24 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
     # content keys of the files only checked that parse: one entry for all (one read, one write)
     known_to_parse: set[str] = (cache.get(PARSES_KEY, set) or set()) if syntax_only else set()
     parse: set[str] = set()
-    stored: list[tuple[SourceFile, str, bytes]] = []
+    stored: list[tuple[SourceFile, str]] = []
+    if contents is None:
+        contents = Contents([str(f.path) for f in files], FactsCache(None), overlay)
     for f in files:
+        path = str(f.path)
         try:
-            if overlay and str(f.path) in overlay:  # text from stdin: undecodable bytes come back as they were
-                data = overlay[str(f.path)].encode("utf-8", "surrogateescape")
-            elif texts is not None and str(f.path) in texts:
-                data = texts[str(f.path)]
-            else:
-                data = read_source(f.path)
+            check_only = path in syntax_only
+            key = cache.key(contents.digest(path), f.module, f.is_package)
+            if check_only and key in known_to_parse:
+                cached += 1
+                parse.add(key)
+                continue
+            if not check_only and cache.has(key):
+                stored.append((f, key))  # read after the parsing has been sent off (see below)
+                continue
+            data = contents.data(path)
         except (OSError, UnicodeError, ValueError) as exc:
-            reason = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc)
-            errors.append(FileError(str(f.path), f"cannot read: {reason}"))
-            continue
-        check_only = str(f.path) in syntax_only
-        key = cache.key(data, f.module, f.is_package)
-        if check_only and key in known_to_parse:
-            cached += 1
-            parse.add(key)
-            continue
-        if not check_only and cache.has(key):
-            stored.append((f, key, data))  # read after the parsing has been sent off (see below)
+            errors.append(_unreadable(path, exc))
             continue
         if check_only:
             todo.append((key, (CHECK, str(f.path), data, f.module, f.is_package)))
@@ -446,14 +521,19 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
     requests = [r for _, r in work] + [(BATCH, tuple((r[1], r[2]) for _, r in b)) for b in batches]
     # The workers parse while this process reads the cached facts (after an edit: a few files to
     # parse, a thousand entries to read), one entry whenever no answer is waiting.
-    damaged: list[tuple[SourceFile, str, bytes]] = []
+    damaged: list[tuple[SourceFile, str]] = []
     reading = _read_stored(stored, cache, facts, damaged)
     results = parse_all(requests, jobs, meanwhile=reading)
     for _ in reading:  # what is left once every file is parsed
         pass
     cached += len(stored) - len(damaged)
-    if damaged:  # entries that could not be read after all: those files are summarised too
-        again = [(key, _summarise_request(f, data, cache, key)) for f, key, data in damaged]
+    again = []
+    for f, key in damaged:  # entries that could not be read after all: those files are summarised too
+        try:
+            again.append((key, _summarise_request(f, contents.data(str(f.path)), cache, key)))
+        except (OSError, ValueError) as exc:
+            errors.append(_unreadable(str(f.path), exc))
+    if again:
         results = results[: len(work)] + parse_all([r for _, r in again], jobs) + results[len(work) :]
         work += again
     unsure: list[tuple[str, tuple]] = []  # type: ignore[type-arg]
@@ -486,21 +566,26 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
     elif parse:
         cache.used.add(PARSES_KEY)
     facts.sort(key=lambda m: m.path)  # the same order whatever came from the cache
-    return LoadResult(facts, errors, len(todo) + len(damaged), cached)
+    return LoadResult(facts, errors, len(todo) + len(again), cached)
+
+
+def _unreadable(path: str, exc: Exception) -> FileError:
+    reason = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return FileError(path, f"cannot read: {reason}")
 
 
 def _summarise_request(f: SourceFile, data: bytes, cache: FactsCache, key: str) -> tuple:  # type: ignore[type-arg]
     return (SUMMARISE, str(f.path), data, f.module, f.is_package, None if cache.dir is None else str(cache.dir), key)
 
 
-def _read_stored(stored: list[tuple[SourceFile, str, bytes]], cache: FactsCache, facts: list[ModuleFacts],
-                 damaged: list[tuple[SourceFile, str, bytes]]) -> Iterator[None]:  # fmt: skip
+def _read_stored(stored: list[tuple[SourceFile, str]], cache: FactsCache, facts: list[ModuleFacts],
+                 damaged: list[tuple[SourceFile, str]]) -> Iterator[None]:  # fmt: skip
     """Append the cached facts of ``stored`` files to ``facts``, one entry per step; the files whose
     entry cannot be read go to ``damaged``."""
-    for f, key, data in stored:
+    for f, key in stored:
         hit = cache.get(key)
         if hit is None:
-            damaged.append((f, key, data))
+            damaged.append((f, key))
         else:
             facts.append(_with_path(hit, str(f.path)))
         yield

@@ -7,12 +7,13 @@ import os
 import pickle
 import sys
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from bgtask_lint import __version__
-from bgtask_lint.fingerprint import code_digest
+from bgtask_lint.fingerprint import RACY_NS, code_digest
 
 #: Files whose content can change a finding without any ``.py`` file changing (the FastAPI version).
 DEPENDENCY_FILES = ("pyproject.toml", "uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "Pipfile", "setup.cfg")
@@ -33,8 +34,10 @@ class ResultCache:
         return h.hexdigest()
 
     def key(self, files: Iterable[tuple[str, str, bool]], extra: Iterable[Any]) -> str | None:
-        """A digest of the tool, the inputs' stat identity and ``extra``; None if a file cannot be stat'ed."""
+        """A digest of the tool, the inputs' stat identity and ``extra``; None if a file cannot be stat'ed
+        or was modified too recently to be told apart from a later change (see ``RACY_NS``)."""
         h = hashlib.sha256()
+        recent = time.time_ns() - RACY_NS
         h.update(f"{code_digest()}\0{sys.version_info[:2]}\0".encode())
         for item in extra:
             h.update(repr(item).encode("utf-8", "surrogatepass") + b"\0")
@@ -44,8 +47,10 @@ class ResultCache:
                 st = os.stat(path)
             except OSError:
                 return None
-            h.update(f"{path}\0{module}\0{is_package}\0{st.st_mtime_ns}\0{st.st_size}\0{st.st_ino}\n".encode(
-                "utf-8", "surrogatepass"))  # fmt: skip
+            if st.st_mtime_ns > recent or st.st_ctime_ns > recent:
+                return None
+            h.update(f"{path}\0{module}\0{is_package}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_size}\0{st.st_ino}\n"
+                     .encode("utf-8", "surrogatepass"))  # fmt: skip
             dirs.add(os.path.dirname(path))
         for d in sorted(_with_ancestors({os.path.abspath(d) for d in dirs})):  # abspath("") is the cwd
             for name in DEPENDENCY_FILES:
