@@ -30,6 +30,7 @@ import pytest
 
 import bgtask_lint.fixes as fixes_module
 from bgtask_lint import __version__, project
+from bgtask_lint.fingerprint import RACY_NS
 from bgtask_lint.config import Config
 from bgtask_lint.engine import run
 from bgtask_lint.fixes import apply_fixes
@@ -909,7 +910,8 @@ def lint_json(root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 def cache_entries(root: Path, version: str = __version__) -> list[Path]:
     folder = root / project.CACHE_DIR / version
     return sorted(p for p in folder.glob("??/*")
-                  if not p.name.startswith(project.TEMP_PREFIX) and "-" not in p.name)  # facts only: not positions or edits
+                  if not p.name.startswith(project.TEMP_PREFIX) and "-" not in p.name  # facts only: not positions or edits,
+                  and p.name not in (project.STATS_KEY, project.PARSES_KEY))  # nor file identities or parse verdicts
 
 
 @pytest.fixture
@@ -935,7 +937,7 @@ def test_a_file_is_read_again_when_its_identity_changes_even_with_size_and_mtime
     assert str(app) in fresh and fresh.data(str(app)) == slow.encode()
     fresh.save()
     assert project.FactsCache(tmp_path).get(project.STATS_KEY, dict) is None  # too recent to be recorded
-    time.sleep(project.RACY_NS / 1e9 + 0.2)
+    time.sleep(RACY_NS / 1e9 + 0.2)
     assert {f[1] for f in findings(lint_json(tmp_path))} == {"BGT101", "BGT102"}
     recorded = project.FactsCache(tmp_path).get(project.STATS_KEY, dict)
     assert set(recorded) == {str(app)}
@@ -944,10 +946,26 @@ def test_a_file_is_read_again_when_its_identity_changes_even_with_size_and_mtime
     st = app.stat()
     app.write_text(quiet)
     os.utime(app, ns=(st.st_atime_ns, st.st_mtime_ns))
-    time.sleep(project.RACY_NS / 1e9 + 0.2)  # only the ctime tells the file changed now
+    time.sleep(RACY_NS / 1e9 + 0.2)  # only the ctime tells the file changed now
     assert list((tmp_path / project.CACHE_DIR / __version__ / "results").iterdir())  # the last run's result is kept
     proc = bgtask_lint("check", "--output-format", "json", ".", cwd=tmp_path)  # not answered by that result either
     assert proc.returncode == 0 and json.loads(proc.stdout) == [], proc.stdout
+
+
+def test_how_recent_a_change_must_be_to_be_distrusted_follows_the_timestamp_resolution() -> None:
+    from types import SimpleNamespace
+
+    from bgtask_lint.fingerprint import RACY_FINE_NS, racy
+
+    now = 1_700_000_000_123_456_789
+
+    def stat(mtime: int, ctime: int) -> SimpleNamespace:
+        return SimpleNamespace(st_mtime_ns=mtime, st_ctime_ns=ctime)
+
+    fine = now - RACY_FINE_NS - 1  # nanosecond timestamps: a tenth of a second is enough
+    assert not racy(stat(fine, fine), now) and racy(stat(fine, now - 1000), now)
+    whole = (now // 10**9 - 1) * 10**9  # whole-second timestamps (FAT, HFS+, ext3): two seconds
+    assert racy(stat(whole, whole), now) and not racy(stat(whole - RACY_NS, whole - RACY_NS), now)
 
 
 def test_damaged_cache_entries_are_misses(cached: tuple[Path, list[tuple]]) -> None:

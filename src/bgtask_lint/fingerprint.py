@@ -7,19 +7,29 @@ different facts under the same version number, and a cache must never answer for
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from bgtask_lint import __version__
 
 
-#: The modules that per-file facts are computed by (what ``summarize`` imports from the package,
-#: and the worker that runs it): facts stay valid while these are unchanged.
 #: A file modified this close to the time its identity (size, mtime, ctime, inode) is recorded is not
 #: trusted by that record: it could change again within the same timestamp, unseen (git calls such
-#: entries "racily clean").
+#: entries "racily clean"). Whole seconds where the file system keeps whole-second timestamps (FAT
+#: keeps two), else a margin over the kernel's timestamp clock tick (1-10 ms).
 RACY_NS = 2_000_000_000
+RACY_FINE_NS = 100_000_000
 
+
+def racy(st: os.stat_result, now_ns: int) -> bool:
+    """The file changed too recently for its identity to tell it apart from a later change."""
+    coarse = st.st_mtime_ns % 1_000_000_000 == 0 and st.st_ctime_ns % 1_000_000_000 == 0
+    return max(st.st_mtime_ns, st.st_ctime_ns) > now_ns - (RACY_NS if coarse else RACY_FINE_NS)
+
+
+#: The modules that per-file facts are computed by (what ``summarize`` imports from the package,
+#: and the worker that runs it): facts stay valid while these are unchanged.
 FACTS_MODULES = ("summarize.py", "walk.py", "models.py", "analysis/calls.py", "project.py", "fingerprint.py")
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bgtask_lint import __version__
-from bgtask_lint.fingerprint import RACY_NS, code_digest
+from bgtask_lint.fingerprint import code_digest, racy
 from bgtask_lint.models import FileError, ModuleFacts, ParseResult
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
@@ -145,7 +145,7 @@ class Contents:
             except (OSError, ValueError):
                 continue
             digest = self._keep(path, data)
-            if max(st.st_mtime_ns, st.st_ctime_ns) < now - RACY_NS:
+            if not racy(st, now):
                 self._fresh[where] = (*ident, digest)
 
     def _keep(self, path: str, data: bytes) -> bytes:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bgtask_lint import __version__
-from bgtask_lint.fingerprint import RACY_NS, code_digest
+from bgtask_lint.fingerprint import code_digest, racy
 
 #: Files whose content can change a finding without any ``.py`` file changing (the FastAPI version).
 DEPENDENCY_FILES = ("pyproject.toml", "uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "Pipfile", "setup.cfg")
@@ -35,9 +35,9 @@ class ResultCache:
 
     def key(self, files: Iterable[tuple[str, str, bool]], extra: Iterable[Any]) -> str | None:
         """A digest of the tool, the inputs' stat identity and ``extra``; None if a file cannot be stat'ed
-        or was modified too recently to be told apart from a later change (see ``RACY_NS``)."""
+        or was modified too recently to be told apart from a later change (see :func:`racy`)."""
         h = hashlib.sha256()
-        recent = time.time_ns() - RACY_NS
+        now = time.time_ns()
         h.update(f"{code_digest()}\0{sys.version_info[:2]}\0".encode())
         for item in extra:
             h.update(repr(item).encode("utf-8", "surrogatepass") + b"\0")
@@ -47,7 +47,7 @@ class ResultCache:
                 st = os.stat(path)
             except OSError:
                 return None
-            if st.st_mtime_ns > recent or st.st_ctime_ns > recent:
+            if racy(st, now):
                 return None
             h.update(f"{path}\0{module}\0{is_package}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_size}\0{st.st_ino}\n"
                      .encode("utf-8", "surrogatepass"))  # fmt: skip
