@@ -38,3 +38,21 @@ def test_answers_do_not_depend_on_the_order_of_questions(order: list[tuple[str, 
     # module-level lookups are remembered across questions; one that met a cycle is not
     alone = {q: ask(index(), [q])[q] for q in order}
     assert ask(index(), list(order)) == alone
+
+
+@pytest.mark.parametrize("path", ["/srv/a/b/c/d.py", "a/b/d.py", "d.py", "/d.py", "/a/__init__.py", "a//b/c.py",
+                                  "/a/./b/c.py", "../a/b/c.py", "a/b/../c.py", "/"])  # fmt: skip
+@pytest.mark.parametrize(("module", "is_package"), [("d", False), ("b.d", False), ("a.b.d", True), ("x.y.z.w.q", False)])
+def test_the_directory_naming_a_shared_module_is_the_one_holding_its_top_package(path: str, module: str,
+                                                                                  is_package: bool) -> None:  # fmt: skip
+    # two services' ``app`` packages get keys from the directories holding them, found with string
+    # operations on every module of a monorepo: the same answer as PurePath's parents
+    from pathlib import PurePath
+    from types import SimpleNamespace
+
+    from bgtask_lint.analysis.index import _root_label
+
+    depth = module.count(".") + (1 if is_package else 0)
+    parents = PurePath(path).parents
+    expected = parents[depth].name if depth < len(parents) and parents[depth].name else "module"
+    assert _root_label(SimpleNamespace(module=module, path=path, is_package=is_package)) == expected

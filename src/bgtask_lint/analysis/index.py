@@ -9,11 +9,11 @@ canonicalised). Whatever cannot be resolved is ``None``: unknown, never slow.
 from __future__ import annotations
 
 import builtins
+import os
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from pathlib import PurePath
 
 from bgtask_lint.analysis.calls import (
     DB,
@@ -839,9 +839,14 @@ def _unique_module_keys(modules: list[ModuleFacts]) -> list[ModuleFacts]:
 
 
 def _root_label(mod: ModuleFacts) -> str:
+    """The name of the directory holding the module's top package (``PurePath(path).parents[depth].name``)."""
     depth = mod.module.count(".") + (1 if mod.is_package else 0)
-    parents = PurePath(mod.path).parents
-    return parents[depth].name if depth < len(parents) and parents[depth].name else "module"
+    path = mod.path.replace(os.altsep, os.sep) if os.altsep else mod.path
+    parts = [p for p in path.split(os.sep) if p and p != "."]
+    if path.startswith(os.sep) or (parts and parts[0].endswith(":")):  # the root (or a drive) has no name
+        parts[:1] = [""] if parts and parts[0].endswith(":") else ["", *parts[:1]]
+    at = len(parts) - 2 - depth
+    return (parts[at] if at >= 0 else "") or "module"
 
 
 #: Which witness to show when several are equally short: remote work says most, a stat least.
