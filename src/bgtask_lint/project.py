@@ -175,8 +175,6 @@ class Contents:
         """Record the identity of the files of this run (only theirs: the record never grows)."""
         if self._cache.dir is not None and self._fresh != self._known:
             self._cache.put(STATS_KEY, self._fresh)
-        elif self._fresh:
-            self._cache.used.add(STATS_KEY)
 
 
 class UsageError(ValueError):

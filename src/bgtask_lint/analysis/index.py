@@ -224,14 +224,17 @@ class ProjectIndex:
     def module_member(self, mod: ModuleFacts, name: str) -> str | None:
         """:meth:`member`, remembered: thousands of functions look up the same few module-level names.
         A value that met a cycle is not kept (it depends on where the lookup started)."""
-        key = (mod.path, name)
-        found = self._members.get(key, _MISSING)
-        if found is not _MISSING:
-            return found  # type: ignore[return-value]
-        cycles = self._cycles
-        found = self.member(mod, name, set())
-        if self._cycles == cycles:
-            self._members[key] = found
+        return self._kept(self._members, (mod.path, name), lambda: self.member(mod, name, set()))
+
+    def _kept(self, memo: dict, key: object, compute):  # type: ignore[no-untyped-def]
+        """``memo[key]``, computed once; a value whose lookup met a cycle is not kept (it depends on
+        where the lookup started, so only the question asked first may use it)."""
+        found = memo.get(key, _MISSING)
+        if found is _MISSING:
+            cycles = self._cycles
+            found = compute()
+            if self._cycles == cycles:
+                memo[key] = found
         return found
 
     def member(self, mod: ModuleFacts, name: str, seen: set[tuple[str, str]]) -> str | None:
@@ -325,14 +328,8 @@ class ProjectIndex:
 
     def param_info(self, mod: ModuleFacts, fn: FunctionFacts, p: Param) -> tuple[str | None, str | None, str | None]:
         """(annotation value, dependency value, dependency scope) of a parameter (kept unless it met a cycle)."""
-        key = (id(fn), id(p))  # the index keeps every module's facts alive: ids are not reused
-        found = self._params.get(key)
-        if found is None:
-            cycles = self._cycles
-            found = self._param_info(mod, fn, p)
-            if self._cycles == cycles:
-                self._params[key] = found
-        return found
+        # keyed by identity: the index keeps every module's facts alive, so ids are not reused
+        return self._kept(self._params, (id(fn), id(p)), lambda: self._param_info(mod, fn, p))
 
     def _param_info(self, mod: ModuleFacts, fn: FunctionFacts, p: Param) -> tuple[str | None, str | None, str | None]:
         alias = self._type_alias(mod, fn, p.annotation_alias) if p.annotation_alias else None
@@ -843,8 +840,10 @@ def _root_label(mod: ModuleFacts) -> str:
     depth = mod.module.count(".") + (1 if mod.is_package else 0)
     path = mod.path.replace(os.altsep, os.sep) if os.altsep else mod.path
     parts = [p for p in path.split(os.sep) if p and p != "."]
-    if path.startswith(os.sep) or (parts and parts[0].endswith(":")):  # the root (or a drive) has no name
-        parts[:1] = [""] if parts and parts[0].endswith(":") else ["", *parts[:1]]
+    if parts and parts[0].endswith(":"):  # a drive has no name
+        parts[0] = ""
+    elif path.startswith(os.sep):  # nor has the root
+        parts.insert(0, "")
     at = len(parts) - 2 - depth
     return (parts[at] if at >= 0 else "") or "module"
 
