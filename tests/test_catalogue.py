@@ -22,6 +22,7 @@ from bgtask_lint.analysis.calls import (
     SLEEP,
     SUBPROCESS,
     CallKind,
+    Cost,
     build_catalogue,
     canonical,
     default_catalogue,
@@ -168,7 +169,7 @@ ALL_REFERENCE_NAMES = {name for table in (FLAKE8_ASYNC, RUFF) for _, names in ta
 @pytest.mark.parametrize(("name", "category"), _reference_cases())
 def test_catalogue_covers_flake8_async_and_ruff(name: str, category: str) -> None:
     kind = default_catalogue().classify(name)
-    assert kind == CallKind(category, True), f"{name} -> {kind}"
+    assert kind is not None and (kind.category, kind.sync) == (category, True), f"{name} -> {kind}"
 
 
 @pytest.mark.parametrize(
@@ -280,7 +281,43 @@ POSITIVES = [
 
 @pytest.mark.parametrize(("name", "category", "sync"), POSITIVES)
 def test_positive(name: str, category: str, sync: bool) -> None:
-    assert default_catalogue().classify(name) == CallKind(category, sync)
+    kind = default_catalogue().classify(name)
+    assert kind is not None and (kind.category, kind.sync) == (category, sync)
+
+
+COSTS = [
+    *(pytest.param(name, Cost.FILE_METADATA, id=f"{name} is file metadata") for name in (
+        "os.path.exists", "os.path.getsize", "os.remove", "os.makedirs", "os.rename", "os.listdir",
+        "pathlib.Path().is_dir", "pathlib.Path().stat", "pathlib.Path().unlink", "pathlib.Path().mkdir",
+        "shutil.which", "tempfile.mkstemp", "tempfile.NamedTemporaryFile", "open().close", "open().seek",
+        "glob.glob",
+    )),
+    *(pytest.param(name, Cost.FILE_DATA, id=f"{name} is file data") for name in (
+        "open", "open().read", "open().write", "pathlib.Path().read_text", "pathlib.Path().write_bytes",
+        "shutil.copyfile", "shutil.copytree", "shutil.rmtree", "shutil.make_archive", "zipfile.ZipFile().extractall",
+        "json.dump", "os.walk", "tempfile.NamedTemporaryFile().write",
+    )),
+    pytest.param("socket.getaddrinfo", Cost.DNS, id="getaddrinfo is DNS"),
+    pytest.param("socket.create_connection", Cost.NETWORK, id="create_connection is network"),
+    pytest.param("requests.get", Cost.NETWORK, id="requests is network"),
+    pytest.param("smtplib.SMTP().send_message", Cost.EMAIL, id="smtplib is e-mail"),
+    pytest.param("sqlalchemy.orm.Session().execute", Cost.DATABASE, id="Session.execute is database"),
+    pytest.param("redis.Redis().get", Cost.CACHE, id="redis is cache"),
+    pytest.param("subprocess.run", Cost.SUBPROCESS, id="subprocess is subprocess"),
+    pytest.param("time.sleep", Cost.SLEEP, id="time.sleep is sleep"),
+    pytest.param("stripe.Customer.create", Cost.NETWORK, id="a payment call is network"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "cost"), COSTS)
+def test_every_entry_has_a_cost_class(name: str, cost: Cost) -> None:
+    kind = default_catalogue().classify(name)
+    assert kind is not None and kind.cost is cost, f"{name} -> {kind}"
+
+
+def test_cost_classes_are_ordered_as_witnesses_are_chosen() -> None:
+    assert Cost.FILE_METADATA < Cost.FILE_DATA < Cost.DATABASE < Cost.SUBPROCESS < Cost.NETWORK < Cost.EMAIL
+    assert all(kind.cost is not None for kind in CATALOGUE.values())
 
 
 # --------------------------------------------------------------------------- negatives

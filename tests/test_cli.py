@@ -29,6 +29,12 @@ app = FastAPI()
 async def signup(email: str):
     requests.post("https://hooks.example.com/signup", json={"email": email})
     return {"ok": True}
+
+
+@app.post("/invite")
+def invite(email: str):
+    requests.post("https://hooks.example.com/invite", json={"email": email})
+    return {"ok": True}
 '''
 
 CLEAN = '''\
@@ -77,15 +83,15 @@ def test_every_line_is_written_before_the_process_ends(tmp_path: Path, encoding:
     out = bgtask_lint("check", ".", "--output-format", "concise", cwd=tmp_path, env={"PYTHONIOENCODING": encoding})
     assert out.returncode == 1, out.stderr
     lines = out.stdout.splitlines()
-    assert sum(": BGT10" in line for line in lines) == 802  # BGT101 and BGT102 per handler
-    assert lines[-2:] == ["Found 802 errors.", "No fixes available (802 hidden fixes can be enabled with the --unsafe-fixes option)."]
+    assert sum(": BGT10" in line for line in lines) == 402  # one finding per handler
+    assert lines[-2:] == ["Found 402 errors.", "No fixes available (402 hidden fixes can be enabled with the --unsafe-fixes option)."]
 
 
 def test_findings_exit_1_and_full_output(project: Path) -> None:
     result = bgtask_lint("check", "--no-cache", ".", cwd=project)
     assert result.returncode == 1, result.stderr
-    assert "app.py:9:5: BGT101" in result.stdout
-    assert "app.py:9:5: BGT102" in result.stdout
+    assert "app.py:15:5: BGT101" in result.stdout  # the sync handler
+    assert "app.py:9:5: BGT102" in result.stdout  # the async one: one site, one finding
     assert "^^^" in result.stdout  # the span is marked under the source line
     assert "Found 2 errors." in result.stdout
     assert "\x1b[" not in result.stdout
@@ -107,8 +113,8 @@ def test_json_has_ruffs_shape(project: Path) -> None:
     assert {d["code"] for d in data} == {"BGT101", "BGT102"}
     for d in data:
         assert set(d) >= {"code", "message", "filename", "location", "end_location", "fix", "url", "noqa_row"}
-        assert d["location"] == {"row": 9, "column": 5}
-        assert d["noqa_row"] == 9
+        assert d["location"] == {"row": 15 if d["code"] == "BGT101" else 9, "column": 5}
+        assert d["noqa_row"] == d["location"]["row"]
         assert d["filename"].endswith("app.py")
     bgt101 = next(d for d in data if d["code"] == "BGT101")
     assert bgt101["fix"]["applicability"] == "unsafe"
@@ -123,7 +129,7 @@ def test_json_lines(project: Path) -> None:
 def test_concise(project: Path) -> None:
     result = bgtask_lint("check", "--no-cache", "--output-format", "concise", ".", cwd=project)
     lines = [line for line in result.stdout.splitlines() if "BGT" in line]
-    assert len(lines) == 2 and all(":9:5: BGT10" in line for line in lines)
+    assert len(lines) == 2 and ":9:5: BGT102" in lines[0] and ":15:5: BGT101" in lines[1]
 
 
 def test_github(project: Path) -> None:
@@ -284,7 +290,7 @@ def test_baseline_survives_line_shifts_and_reports_new_findings(project: Path) -
     app.write_text(app.read_text() + '\n\n@app.get("/other")\nasync def other():\n    requests.get("https://example.com")\n')
     result = bgtask_lint("check", "--no-cache", "--baseline", "baseline.json", "--output-format", "json", ".", cwd=project)
     assert result.returncode == 1
-    assert {d["location"]["row"] for d in json.loads(result.stdout)} == {17}
+    assert {d["location"]["row"] for d in json.loads(result.stdout)} == {23}
 
 
 def test_baseline_from_another_directory(project: Path) -> None:
@@ -304,8 +310,8 @@ def test_bad_baseline_exit_2(project: Path) -> None:
 def test_add_noqa_silences_every_finding(project: Path) -> None:
     result = bgtask_lint("check", "--no-cache", "--add-noqa", ".", cwd=project)
     assert result.returncode == 0, result.stderr
-    line = (project / "app.py").read_text().splitlines()[8]
-    assert line.endswith("# noqa: BGT101, BGT102")
+    lines = (project / "app.py").read_text().splitlines()
+    assert lines[8].endswith("# noqa: BGT102") and lines[14].endswith("# noqa: BGT101")
     assert bgtask_lint("check", "--no-cache", ".", cwd=project).returncode == 0
 
 

@@ -161,7 +161,7 @@ def test_arbitrary_code_imported_by_fastapi_code_never_crashes(project: Project,
     result = run([project.path, routes], Config(), use_cache=False, project_root=project.root,
                  overlay={str(project.path): source, str(routes): text})  # fmt: skip
     assert_clean_errors(result, source)
-    assert {d.code for d in result.diagnostics} >= {"BGT101"}  # the neighbour is still linted
+    assert {d.code for d in result.diagnostics} >= {"BGT102"}  # the neighbour is still linted
 
 
 # --------------------------------------------------------------------------- FastAPI-shaped modules
@@ -258,6 +258,12 @@ async def a(x: str, background_tasks: BackgroundTasks):
     await background_tasks.add_task(task, x)
     background_tasks.add_task(task, x)
     asyncio.create_task(ahelper(x))
+    return {"ok": True}
+
+
+@app.post("/b")
+def b(x: str):
+    requests.post("https://hooks.example.com/b", json={"x": x})
     return {"ok": True}
 '''
     codes = {d.code for d in project.lint(source).diagnostics}

@@ -62,7 +62,7 @@ def bgtask_lint(*args: str, cwd: Path, stdin: bytes | None = None, timeout: floa
 
 
 def handler(route: str, extra: str = "") -> str:
-    """A module whose line 9, column 5 is a BGT101 + BGT102 finding (a webhook in an async handler)."""
+    """A module whose line 9, column 5 is a BGT102 finding (a webhook in an async handler; one site, one finding)."""
     return (
         "import requests\n"
         "from fastapi import FastAPI\n"
@@ -130,7 +130,7 @@ FINE_FILES: dict[str, tuple[int, int]] = {
     "cr_only.py": (9, 5),
     "unicode_breaks.py": (10, 5),
 }
-#: a noqa comment for BGT102 on the finding's line, after a form feed line: only BGT101 may be reported
+#: a noqa comment for BGT102 on the finding's line, after a form feed line: nothing may be reported
 NOQA_AFTER_FORMFEED = ("noqa_after_formfeed.py", 9)
 MODERN = '''\
 import requests
@@ -293,15 +293,15 @@ def test_bad_files_are_reported_in_every_format(hostile_runs: dict[str, subproce
             assert got_row == row, (name, got_row, message)
     assert set(errors) == set(expected), f"unexpected errors: {set(errors) - set(expected)}"
     for name, (row, _col) in FINE_FILES.items():
-        assert {(name, row, "BGT101"), (name, row, "BGT102")} <= findings, (name, sorted(findings))
+        assert (name, row, "BGT102") in findings, (name, sorted(findings))
     name, row = NOQA_AFTER_FORMFEED
-    assert {f for f in findings if f[0] == name} == {(name, row, "BGT101")}
+    assert {f for f in findings if f[0] == name} == set()
 
 
 def test_full_output_gives_exact_positions_for_odd_but_valid_files(hostile_runs: dict[str, subprocess.CompletedProcess[str]]) -> None:
     out = hostile_runs["concise"].stdout
     for name, (row, col) in FINE_FILES.items():
-        assert f"{name}:{row}:{col}: BGT101" in out, name
+        assert f"{name}:{row}:{col}: BGT102" in out, name
 
 
 def test_hostile_files_survive_fix_byte_for_byte(tmp_path: Path) -> None:
@@ -350,9 +350,9 @@ def test_deep_nesting_costs_only_its_file(tmp_path: Path) -> None:
     proc = bgtask_lint("check", "--no-cache", "--output-format", "json", ".", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     errors, findings = parse_output("json", proc.stdout)
-    assert {("app.py", 9, "BGT101"), ("app.py", 9, "BGT102")} <= findings  # the rest of the tree is linted
+    assert ("app.py", 9, "BGT102") in findings  # the rest of the tree is linted
     elif_row = LONG_ELIF.count("\n") + 2 + 9
-    assert {("long_elif.py", elif_row, "BGT101"), ("long_concat.py", 10, "BGT101")} <= findings
+    assert {("long_elif.py", elif_row, "BGT102"), ("long_concat.py", 10, "BGT102")} <= findings
     assert set(errors) == {"deep_parens.py", "deep_lists.py", "deep_blocks.py"}
     assert "parser crashed (SIGSEGV)" in errors["deep_parens.py"][1] or "took longer" in errors["deep_parens.py"][1]
     assert any(word in errors["deep_lists.py"][1] for word in ("parser crashed", "too deeply nested", "took longer"))
@@ -432,7 +432,7 @@ def test_slow_and_huge_files_time_out_and_the_rest_is_linted(tmp_path: Path) -> 
     elapsed = time.monotonic() - started
     assert proc.returncode == 1, proc.stderr
     errors, findings = parse_output("json", proc.stdout)
-    assert {("app.py", 9, "BGT101"), ("app.py", 9, "BGT102")} <= findings
+    assert ("app.py", 9, "BGT102") in findings
     assert set(errors) == {"plus_chain.py", "generated.py"}
     for _row, message in errors.values():
         assert message.startswith("parsing took longer than 2 s; skipped") and "BGTASK_LINT_PARSE_TIMEOUT" in message
@@ -449,7 +449,7 @@ def test_files_no_route_reaches_are_only_checked_to_parse(tmp_path: Path) -> Non
     proc = bgtask_lint("check", "--no-cache", "--output-format", "json", ".", cwd=tmp_path, BGTASK_LINT_PARSE_TIMEOUT="2")
     assert proc.returncode == 1, proc.stderr
     errors, findings = parse_output("json", proc.stdout)
-    assert {("app.py", 9, "BGT101"), ("app.py", 9, "BGT102")} <= findings
+    assert ("app.py", 9, "BGT102") in findings
     assert set(errors) == {"broken.py"}
     assert errors["broken.py"][1].startswith("cannot parse")
 
@@ -497,7 +497,7 @@ def test_explicit_odd_paths(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "fifo.py")
     proc = bgtask_lint("check", "--no-cache", "--output-format", "concise", "x.py", "loop.py", "fifo.py", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
-    assert "x.py/app.py:9:5: BGT101" in proc.stdout
+    assert "x.py/app.py:9:5: BGT102" in proc.stdout
     assert "loop.py: E902 symbolic link loop" in proc.stdout
     assert "fifo.py: E902 not a regular file" in proc.stdout
 
@@ -518,7 +518,7 @@ def test_unreadable_file_and_directory(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     assert "secret.py: E902 cannot read: permission denied" in proc.stdout
     assert "locked: E902 permission denied" in proc.stdout
-    assert "app.py:9:5: BGT101" in proc.stdout
+    assert "app.py:9:5: BGT102" in proc.stdout
 
 
 @pytest.mark.parametrize(
@@ -537,7 +537,7 @@ def test_a_file_name_that_is_not_utf8(tmp_path: Path, fmt: str) -> None:
         fh.write(handler("cafe"))
     proc = bgtask_lint("check", "--no-cache", "--output-format", fmt, ".", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
-    assert "BGT101" in proc.stdout
+    assert "BGT102" in proc.stdout
 
 
 def test_undecodable_stdin_is_reported(tmp_path: Path) -> None:
@@ -567,7 +567,7 @@ def test_parse_errors_name_the_first_bad_byte() -> None:
 
 
 def fixable(route: str) -> str:
-    """A module with one finding pair (BGT101 + BGT102) that one unsafe fix resolves completely."""
+    """A module with one BGT102 finding whose unsafe move fix resolves it completely."""
     return f'''\
 import logging
 
@@ -654,7 +654,7 @@ def test_read_only_file_is_reported_not_written(tmp_path: Path) -> None:
         assert path.read_bytes() == before
     assert proc.returncode == 1
     assert re.search(r"warning: .*mod_00\.py: cannot write: .*; not fixed", proc.stderr), proc.stderr
-    assert "mod_00.py:19:5: BGT101" in proc.stdout  # the report describes the file as it is
+    assert "mod_00.py:19:5: BGT102" in proc.stdout  # the report describes the file as it is
     assert temp_files(tmp_path) == []
 
 
@@ -686,7 +686,7 @@ def test_rename_failure_leaves_the_file_and_no_temp(tmp_path: Path, monkeypatch:
     outcome = apply_fixes(_lint(tmp_path), Config(), unsafe=True, write=True, use_cache=False, project_root=tmp_path)
     assert path.read_bytes() == before and temp_files(tmp_path) == []
     assert outcome.fixed == 0 and outcome.problems == [f"{path}: cannot write: permission denied; not fixed"]
-    assert {d.code for d in outcome.result.diagnostics} == {"BGT101", "BGT102"}
+    assert {d.code for d in outcome.result.diagnostics} == {"BGT102"}
 
 
 def test_a_change_just_before_the_rename_is_not_overwritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -919,7 +919,7 @@ def cached(tmp_path: Path) -> tuple[Path, list[tuple]]:
     """A project and its findings without the cache (the reference every cached run must give)."""
     root = cache_project(tmp_path)
     reference = findings(lint_json(root, "--no-cache"))
-    assert {f[1] for f in reference} >= {"BGT101", "BGT102", "BGT201"} and None in {f[1] for f in reference}
+    assert {f[1] for f in reference} >= {"BGT102", "BGT201"} and None in {f[1] for f in reference}
     assert not (root / project.CACHE_DIR).exists()
     return root, reference
 
@@ -938,7 +938,7 @@ def test_a_file_is_read_again_when_its_identity_changes_even_with_size_and_mtime
     fresh.save()
     assert project.FactsCache(tmp_path).get(project.STATS_KEY, dict) is None  # too recent to be recorded
     time.sleep(RACY_NS / 1e9 + 0.2)
-    assert {f[1] for f in findings(lint_json(tmp_path))} == {"BGT101", "BGT102"}
+    assert {f[1] for f in findings(lint_json(tmp_path))} == {"BGT102"}
     recorded = project.FactsCache(tmp_path).get(project.STATS_KEY, dict)
     assert set(recorded) == {str(app)}
     known = project.Contents([str(app)], project.FactsCache(tmp_path))
@@ -1051,7 +1051,7 @@ def test_the_cache_does_not_grow_without_bound(tmp_path: Path, monkeypatch: pyte
     for i in range(20):
         (root / "app.py").write_text(handler("app") + f"# edit {i}\n")
         result = run([root], Config(), use_cache=True)
-        assert {d.code for d in result.diagnostics} >= {"BGT101", "BGT201"}
+        assert {d.code for d in result.diagnostics} >= {"BGT102", "BGT201"}
         sizes.append(len(cache_entries(root)))
         if i == 0:
             stale.parent.mkdir(parents=True, exist_ok=True)

@@ -134,6 +134,7 @@ class CallSite:
     statement: bool = False  # the call (or ``await call``, or ``_ = ...``) is a whole statement
     in_loop: bool = False
     returned: bool = False  # ``return f(...)``
+    lazy_init: bool = False  # inside ``if X is None: X = ...`` that fills a module or class attribute once
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,8 @@ class Binding:
 
     kind: str  # "call" (instance of callee), "ref" (alias of a reference), "annot", "with", "lambda", "def"
     ref: str
+    awaited: bool = False  # ``x = await f()``: the value is what the awaited call gave
+    source: str | None = None  # "call"/"with": reference of the call's file argument (``ZipFile(buf)``: ``buf``)
 
 
 @dataclass(frozen=True)
@@ -244,6 +247,7 @@ class Chain:
     steps: tuple[str, ...]
     category: str
     sync: bool
+    cost: int = 0  # the witness's cost class (``calls.Cost``): the costliest call the path reaches
 
     def render(self) -> str:
         return " -> ".join(self.steps)

@@ -148,6 +148,42 @@ def _ends_in_raise(body: cst.BaseSuite) -> bool:
     return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, cst.Raise) for s in last.body)
 
 
+#: Keywords that name the file object a call reads or writes (``tarfile.open(fileobj=buf)``).
+_FILE_KEYWORDS = frozenset({"file", "fileobj", "fp", "buffer", "raw", "csvfile", "f", "filename"})
+
+
+def _file_source(call: cst.Call) -> str | None:
+    """The reference of the file object a call works on: its first positional argument, or a file
+    keyword; a call there reads as ``io.BytesIO()``."""
+    for arg in call.args:
+        if arg.star:
+            return None
+        if arg.keyword is None or arg.keyword.value in _FILE_KEYWORDS:
+            return dotted(arg.value)
+    return None
+
+
+def _assigns(body: cst.BaseSuite, ref: str) -> bool:
+    """Some statement in ``body`` (nested blocks included, not nested functions) assigns ``ref``."""
+    todo: list[cst.CSTNode] = list(body.body) if isinstance(body, cst.IndentedBlock) else [body]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            for small in node.body:
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else (
+                    [small.target] if isinstance(small, (cst.AnnAssign, cst.AugAssign)) else [])  # fmt: skip
+                if any(dotted(t) == ref for t in targets):
+                    return True
+        elif isinstance(node, (cst.If, cst.With, cst.For, cst.While, cst.Try)):
+            inner = node.body
+            todo.extend(inner.body if isinstance(inner, cst.IndentedBlock) else [inner])
+            if isinstance(node, cst.If) and node.orelse is not None:
+                todo.append(node.orelse)
+        elif isinstance(node, cst.Else):
+            todo.extend(node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body])
+    return False
+
+
 @dataclass
 class _Scope:
     qualname: str
@@ -178,6 +214,7 @@ class _Scope:
     methods: list[str] = field(default_factory=list)
     attributes: dict[str, Binding] = field(default_factory=dict)
     lambdas: int = 0
+    global_names: set[str] = field(default_factory=set)
 
 
 class Summarizer(Walker):
@@ -209,6 +246,9 @@ class Summarizer(Walker):
         self.except_stack: list[bool] = []
         self.type_checking = 0
         self.loops = 0
+        #: Enclosing ``if X is None:`` bodies that fill a module global or class attribute ``X`` once.
+        self.lazy_init = 0
+        self.lazy_ifs: set[int] = set()
 
     # ----------------------------------------------------------------- helpers
 
@@ -301,10 +341,42 @@ class Summarizer(Walker):
     def visit_If_body(self, node: cst.If) -> None:
         if self._is_name(node.test, "typing.TYPE_CHECKING"):
             self.type_checking += 1
+        if self._fills_once(node):
+            self.lazy_init += 1
+            self.lazy_ifs.add(id(node))
 
     def leave_If_body(self, node: cst.If) -> None:
         if self._is_name(node.test, "typing.TYPE_CHECKING"):
             self.type_checking -= 1
+        if id(node) in self.lazy_ifs:
+            self.lazy_init -= 1
+
+    def _fills_once(self, node: cst.If) -> bool:
+        """``if X is None: X = ...`` (or ``if not X:``) where ``X`` is a ``global`` of the function or a
+        class attribute (``cls.x``, ``Client._pool``): the body runs once per process, not per call.
+        An instance attribute (``self._x``) is left out: the instance may be made per request."""
+        test = node.test
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            target = test.left
+            comp = test.comparisons[0]
+            if not (isinstance(comp.operator, cst.Is) and isinstance(comp.comparator, cst.Name)
+                    and comp.comparator.value == "None"):  # fmt: skip
+                return False
+        elif isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            target = test.expression
+        else:
+            return False
+        ref = dotted(target)
+        func = self._func_scope()
+        if ref is None or func is None or "(" in ref or "[" in ref:
+            return False
+        head, dot, rest = ref.partition(".")
+        if not dot:
+            if ref not in func.global_names:
+                return False
+        elif "." in rest or not (head == "cls" or head[:1].isupper()):
+            return False
+        return _assigns(node.body, ref)
 
     def visit_For(self, node: cst.For) -> None:
         self._bump()
@@ -329,7 +401,8 @@ class Summarizer(Walker):
                 self.call_context.setdefault(id(value), {})["in_with_item"] = True
             if item.asname is not None and isinstance(item.asname.name, cst.Name):
                 ref = dotted(value.func) if isinstance(value, cst.Call) else None
-                self._bind(item.asname.name.value, Binding("with", ref) if ref else Binding("unknown", ""))
+                binding = Binding("with", ref, False, _file_source(value)) if ref else Binding("unknown", "")
+                self._bind(item.asname.name.value, binding)
                 self.skip_names.add(id(item.asname.name))
 
     def visit_Try(self, node: cst.Try) -> None:
@@ -615,7 +688,11 @@ class Summarizer(Walker):
         if old is not None and old != binding and owner.kind != "module" and binding.kind != "annot":
             if old.kind == "annot":
                 return
-            binding = Binding("unknown", "")
+            if (old.kind, old.ref) == (binding.kind, binding.ref):
+                # the same call twice with other arguments: the same kind of value, its source unknown
+                binding = Binding(old.kind, old.ref, old.awaited and binding.awaited, None)
+            else:
+                binding = Binding("unknown", "")
         owner.bindings[name] = binding
 
     def _bind_target(self, target: cst.BaseExpression, binding: Binding) -> None:
@@ -637,7 +714,7 @@ class Summarizer(Walker):
             if self._is_name(value.func, "functools.partial") and value.args:
                 inner = dotted(value.args[0].value)
                 return Binding("partial", inner) if inner else Binding("unknown", "")
-            return Binding("call", ref)
+            return Binding("call", ref, awaited, _file_source(value))
         if isinstance(value, cst.Lambda):
             # Bindings are made before the value is visited: the lambda is the owner's next one.
             owner = self._owner()
@@ -743,6 +820,9 @@ class Summarizer(Walker):
                 s.reads.append((name, s.stmt))
 
     def visit_Global(self, node: cst.Global) -> None:
+        func = self._func_scope()
+        if func is not None:
+            func.global_names.update(n.name.value for n in node.names)
         self._skip_all(node)
 
     def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
@@ -832,6 +912,7 @@ class Summarizer(Walker):
                 statement=ctx.get("statement", False),
                 in_loop=self.loops > 0,
                 returned=ctx.get("returned", False),
+                lazy_init=self.lazy_init > 0,
             )
         )
         self._registration(node, callee, owner)

@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import IntEnum
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bgtask_lint.models import Chain
 
 EMAIL = "e-mail"
 HTTP = "network"
@@ -50,10 +55,55 @@ DEFERRABLE = frozenset({EMAIL, HTTP, FILE, SUBPROCESS})
 FALLIBLE = frozenset({EMAIL, HTTP, FILE, SUBPROCESS, DB, CACHE, PAYMENT})
 
 
+class Cost(IntEnum):
+    """What a blocking call costs, cheapest first. A chain's witness is the costliest call its path
+    reaches, and file metadata (a ``stat``, an ``exists``, creating a temp file) is reported only where
+    it stands directly in the ``async def``, as ruff's ASYNC240 does, never through helpers."""
+
+    FILE_METADATA = 1
+    FILE_DATA = 2
+    SLEEP = 3
+    CACHE = 4
+    DATABASE = 5
+    DNS = 6
+    SUBPROCESS = 7
+    NETWORK = 8
+    EMAIL = 9
+
+    @property
+    def label(self) -> str:
+        return _COST_LABELS[self]
+
+
+_COST_LABELS = {
+    Cost.FILE_METADATA: "file metadata", Cost.FILE_DATA: "file", Cost.SLEEP: "sleep", Cost.CACHE: "cache",
+    Cost.DATABASE: "database", Cost.DNS: "DNS", Cost.SUBPROCESS: "subprocess", Cost.NETWORK: "network",
+    Cost.EMAIL: "e-mail",
+}  # fmt: skip
+#: The cost of a category's calls unless an entry says otherwise (file entries split into data and metadata).
+CATEGORY_COST = {
+    EMAIL: Cost.EMAIL, HTTP: Cost.NETWORK, FILE: Cost.FILE_DATA, SUBPROCESS: Cost.SUBPROCESS, SLEEP: Cost.SLEEP,
+    DB: Cost.DATABASE, CACHE: Cost.CACHE, INPUT: Cost.SLEEP, PAYMENT: Cost.NETWORK,
+}  # fmt: skip
+
+
+def cost_label(chain: Chain) -> str:
+    """What a chain's witness costs, in words: ``file``, ``file metadata``, ``DNS``, ``network``..."""
+    return Cost(chain.cost).label if chain.cost else chain.category
+
+
 @dataclass(frozen=True)
 class CallKind:
     category: str
     sync: bool
+    cost: Cost = None  # type: ignore[assignment]  # the category's cost unless given
+    #: Saves application state that later requests read (``json.dump`` of a state file): persistence,
+    #: like a database write, not a side job to defer.
+    persists: bool = False
+
+    def __post_init__(self) -> None:
+        if self.cost is None:
+            object.__setattr__(self, "cost", CATEGORY_COST.get(self.category, Cost.NETWORK))
 
     @property
     def deferrable(self) -> bool:
@@ -64,8 +114,9 @@ class CallKind:
         return self.category in FALLIBLE or self.category not in CATEGORIES
 
 
-def _entries(sync: bool, category: str, *patterns: str) -> dict[str, CallKind]:
-    return {p: CallKind(category, sync) for p in patterns}
+def _entries(sync: bool, category: str, *patterns: str, cost: Cost | None = None,
+             persists: bool = False) -> dict[str, CallKind]:  # fmt: skip
+    return {p: CallKind(category, sync, cost, persists) for p in patterns}  # type: ignore[arg-type]
 
 
 def _on(prefixes: str | tuple[str, ...], methods: tuple[str, ...]) -> tuple[str, ...]:
@@ -97,6 +148,13 @@ _AIOSMTPLIB_METHODS = (
 _FILE_METHODS = (
     "read", "read1", "readall", "readinto", "readinto1", "readline", "readlines", "peek",
     "write", "writelines", "flush", "seek", "truncate", "close",
+)  # fmt: skip
+#: Open file objects: what ``open`` and its relatives return.
+_FILE_OBJECTS = (
+    "open()", "io.open_code()", "codecs.open()", "os.fdopen()", "tempfile.NamedTemporaryFile()",
+    "tempfile.TemporaryFile()", "gzip.open()", "bz2.open()", "lzma.open()", "io.TextIOWrapper()",
+    "io.BufferedReader()", "io.BufferedWriter()", "io.BufferedRandom()", "io.FileIO()",
+    *(f"{p}().open()" for p in ("pathlib.Path", "pathlib.PurePath", "pathlib.PurePosixPath", "pathlib.PureWindowsPath")),
 )  # fmt: skip
 #: ``pathlib.Path`` methods that hit the file system (ASYNC230/240). Pure path arithmetic
 #: (``name``, ``parent``, ``joinpath``, ``with_suffix``, ``relative_to``, ``as_posix`` ...) is absent,
@@ -288,12 +346,7 @@ CATALOGUE: dict[str, CallKind] = {
                "pickle.dump", "json.load", "pickle.load", "csv.writer().writerow", "csv.writer().writerows",
                "csv.DictWriter().writerow", "csv.DictWriter().writerows", "csv.DictWriter().writeheader"),
     # file objects (ASYNC232)
-    **_entries(True, FILE, *_on(("open()", "io.open_code()", "codecs.open()", "os.fdopen()",
-                                 "tempfile.NamedTemporaryFile()", "tempfile.TemporaryFile()", "gzip.open()",
-                                 "bz2.open()", "lzma.open()",
-                                 "io.TextIOWrapper()", "io.BufferedReader()", "io.BufferedWriter()",
-                                 "io.BufferedRandom()", "io.FileIO()", *(f"{p}().open()" for p in _PATH_CLASSES)),
-                                _FILE_METHODS)),  # fmt: skip
+    **_entries(True, FILE, *_on(_FILE_OBJECTS, _FILE_METHODS)),
     # pathlib / os.path (ASYNC230 ``Path.open``, ASYNC240)
     **_entries(True, FILE, *_on(tuple(f"{p}()" for p in _PATH_CLASSES), _PATH_IO)),
     **_entries(True, FILE, *_on("os.path", _OS_PATH_IO)),
@@ -347,6 +400,48 @@ CATALOGUE: dict[str, CallKind] = {
     **_entries(True, CACHE, *_on("redis.Redis()", _REDIS_COMMANDS)),
     **_entries(False, CACHE, *_on(("redis.asyncio.Redis()", "aioredis.Redis()"), _REDIS_COMMANDS)),
 }
+
+#: File-system calls that touch one inode or directory entry, not file data: a ``stat``, an
+#: ``exists``, ``mkdir``/``rename``/``unlink`` of one path, a temp file's creation, listing one
+#: directory, seeking or closing a file object. They cost microseconds on a local disk, so they are
+#: reported only where they stand directly in an ``async def`` (as ruff's ASYNC240 does) and are
+#: never deferrable work.
+_FILE_METADATA = (
+    *_on(tuple(f"{p}()" for p in _PATH_CLASSES), (
+        "touch", "mkdir", "rmdir", "unlink", "rename", "replace", "exists", "is_dir", "is_file", "is_symlink",
+        "is_mount", "is_junction", "is_block_device", "is_char_device", "is_fifo", "is_socket", "stat", "lstat",
+        "iterdir", "glob", "chmod", "lchmod", "owner", "group", "readlink", "resolve", "samefile", "symlink_to",
+        "hardlink_to", "link_to",
+    )),
+    *_on("os.path", _OS_PATH_IO),
+    *_on("os", (
+        "remove", "unlink", "rename", "renames", "replace", "makedirs", "mkdir", "rmdir", "removedirs", "listdir",
+        "scandir", "stat", "lstat", "chmod", "lchmod", "fchmod", "chown", "lchown", "fchown", "link", "symlink",
+        "readlink", "truncate", "ftruncate", "utime", "access", "statvfs", "mkfifo", "mknod",
+    )),
+    *_on("shutil", ("copymode", "copystat", "chown", "which", "disk_usage")),
+    "tempfile.NamedTemporaryFile", "tempfile.TemporaryFile", "tempfile.mkstemp", "tempfile.mkdtemp",
+    "tempfile.SpooledTemporaryFile", "tempfile.TemporaryDirectory", "glob.glob", "glob.iglob",
+    *_on(_FILE_OBJECTS, ("seek", "close")),
+)  # fmt: skip
+CATALOGUE.update(_entries(True, FILE, *_FILE_METADATA, cost=Cost.FILE_METADATA))
+CATALOGUE.update(_entries(True, FILE, "json.dump", "pickle.dump", "shelve.open", persists=True))
+CATALOGUE.update(_entries(True, HTTP, "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex",
+                          "socket.gethostbyaddr", cost=Cost.DNS))
+
+#: In-memory file-likes: reading or writing them, or an archive, CSV writer or JSON dump over them,
+#: touches no disk.
+IN_MEMORY_FILES = frozenset({"io.BytesIO()", "io.StringIO()", "tempfile.SpooledTemporaryFile()"})
+#: Calls whose file I/O goes through one argument (position, keyword): over an in-memory file-like they
+#: do none, and neither does the object they return (``zipfile.ZipFile(io.BytesIO(data))``).
+FILE_ARGUMENT: dict[str, tuple[int | None, str]] = {
+    "zipfile.ZipFile": (0, "file"), "tarfile.open": (None, "fileobj"), "tarfile.TarFile": (None, "fileobj"),
+    "gzip.GzipFile": (None, "fileobj"), "gzip.open": (0, "filename"), "bz2.open": (0, "filename"),
+    "lzma.open": (0, "filename"), "io.TextIOWrapper": (0, "buffer"), "io.BufferedReader": (0, "raw"),
+    "io.BufferedWriter": (0, "raw"), "csv.writer": (0, "csvfile"), "csv.DictWriter": (0, "f"),
+    "json.dump": (1, "fp"), "json.load": (0, "fp"), "pickle.dump": (1, "file"), "pickle.load": (0, "file"),
+    "shutil.copyfileobj": (1, "fdst"),
+}  # fmt: skip
 
 #: Names that a wildcard above would catch but that do no slow work (local helpers of SDK
 #: clients). Checked after exact entries and before wildcards; a user pattern with the same

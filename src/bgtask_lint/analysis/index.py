@@ -9,8 +9,8 @@ canonicalised). Whatever cannot be resolved is ``None``: unknown, never slow.
 from __future__ import annotations
 
 import builtins
+import heapq
 import os
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -18,7 +18,9 @@ from functools import cached_property
 from bgtask_lint.analysis.calls import (
     DB,
     FILE,
+    FILE_ARGUMENT,
     HTTP,
+    IN_MEMORY_FILES,
     MEMOIZERS,
     RESPONSE_CLASSES,
     ROUTE_FACTORIES,
@@ -27,6 +29,7 @@ from bgtask_lint.analysis.calls import (
     TASK_CALLEES,
     CallKind,
     Catalogue,
+    Cost,
     canonical,
 )
 from bgtask_lint.models import (
@@ -46,6 +49,8 @@ _PENDING = object()  # a resolution under way
 SELF_TYPES = frozenset({"typing.Self()", "typing_extensions.Self()"})
 PROPERTIES = frozenset({"property", "cached_property"})
 BACKGROUND_TASKS = "fastapi.BackgroundTasks"
+#: The value of an in-memory file-like, and of an archive, CSV writer or text wrapper built over one.
+IN_MEMORY = "ext:io.BytesIO()"
 #: Last names of the calls that can schedule a task (``add_task``, ``BackgroundTask(...)``, asyncio).
 TASK_STARTERS = TASK_CALLEES + SPAWNER_NAMES
 
@@ -292,7 +297,14 @@ class ProjectIndex:
         if b.kind in ("ref", "partial"):
             return self.resolve(mod, fn, b.ref)
         if b.kind in ("call", "with"):
-            return self.call_result(self.resolve(mod, fn, b.ref))
+            target = self.resolve(mod, fn, b.ref)
+            if b.awaited and (kind := self.classify(target)) is not None and kind.sync:
+                # Evidence over annotations: an awaited call is async whatever its receiver's annotation
+                # says (a ``Session`` that is really an ``AsyncSession``), and what it gave is a buffered result.
+                return None
+            if b.source is not None and self._in_memory(target, self.resolve(mod, fn, b.source)):
+                return IN_MEMORY
+            return self.call_result(target)
         if b.kind == "annot":
             return self.instance_of(self.resolve(mod, fn, b.ref))
         return None
@@ -471,10 +483,57 @@ class ProjectIndex:
             return None
         return self.catalogue.classify(value[4:])
 
+    def witness(self, value: str | None, kind: CallKind) -> str:
+        """How a chain names a catalogued call: the library call that does the work, not the
+        result-object methods after it (``Session().execute().scalars().all`` -> ``Session.execute``)."""
+        name = (value or "")[4:]
+        parts = name.split(".")
+        for i in range(2, len(parts)):
+            head = ".".join(parts[:i])
+            if head.endswith("()") and "()." in head:
+                found = self.catalogue.classify(head[:-2])
+                if found is not None and found.category == kind.category:
+                    return head[:-2].replace("()", "")
+        return name.replace("()", "")
+
+    def _in_memory(self, target: str | None, source: str | None) -> bool:
+        """``target`` is a call whose file I/O goes through an argument, and that argument (``source``)
+        is an in-memory file-like: ``zipfile.ZipFile(io.BytesIO(data))``, ``csv.writer(io.StringIO())``."""
+        if target is None or source is None or not target.startswith("ext:") or target[4:] not in FILE_ARGUMENT:
+            return False
+        return source == IN_MEMORY or (source.startswith("ext:") and canonical(source[4:]) in IN_MEMORY_FILES)
+
+    def over_memory(self, mod: ModuleFacts, fn: FunctionFacts | None, call: CallSite, value: str | None) -> bool:
+        """The call works on an in-memory file-like given as its file argument (no disk I/O)."""
+        if value is None or not value.startswith("ext:"):
+            return False
+        where = FILE_ARGUMENT.get(value[4:])
+        if where is None:
+            return False
+        position, keyword = where
+        positional = [a for a in call.args if a.keyword is None]
+        arg = next((a for a in call.args if a.keyword == keyword), None)
+        if arg is None and position is not None and len(positional) > position:
+            arg = positional[position]
+        if arg is None:
+            return False
+        if arg.call is not None:
+            source = self.call_result(self.resolve(mod, fn, arg.call))
+        else:
+            source = self.resolve(mod, fn, arg.ref) if arg.ref else None
+        return self._in_memory(value, source)
+
     # ------------------------------------------------------------------ call targets
 
     def call_target(self, mod: ModuleFacts, fn: FunctionFacts | None, call: CallSite) -> str | None:
         return self.resolve(mod, fn, call.callee)
+
+    def call_kind(self, mod: ModuleFacts, fn: FunctionFacts | None, call: CallSite, value: str | None) -> CallKind | None:
+        """The catalogue's kind of a call to ``value``, unless it only works on an in-memory file-like."""
+        kind = self.classify(value)
+        if kind is not None and kind.category == FILE and self.over_memory(mod, fn, call, value):
+            return None
+        return kind
 
     def runs_body(self, value: str | None, call: CallSite) -> Scoped | None:
         """The project function whose body runs when ``call`` runs (None if nothing runs now)."""
@@ -510,7 +569,7 @@ class ProjectIndex:
             rows = []
             for call in scoped.function.calls:
                 value = self.call_target(scoped.module, scoped.function, call)
-                kind = self.classify(value)
+                kind = self.call_kind(scoped.module, scoped.function, call, value)
                 callee = self.runs_body(value, call) if kind is None else None
                 rows.append((call, value, kind, callee.fqn if callee is not None and callee.fqn != fqn else None))
             self._edge_memo[fqn] = rows
@@ -557,48 +616,53 @@ class ProjectIndex:
         return homes
 
     def _reach(self, leaf_ok, edge_ok, propagate=lambda call, chain: True) -> Reach:
-        """Multi-source BFS over the reversed call graph: every function's shortest witness chain."""
+        """Every function's witness: the costliest catalogued call its calls reach (see ``Cost``), by
+        the shortest chain. A best-first search over the reversed call graph: costliest first, then
+        shortest, then in the project's order, so the answer never depends on which files are named."""
         best: dict[str, Chain] = {}
         reverse: dict[str, list[tuple[str, CallSite]]] = {}
-        queue: deque[str] = deque()
+        heap: list[tuple[int, int, int, str, Chain]] = []
         for fqn in self._universe:
-            rows = self._edges_of(fqn)
             leaf: Chain | None = None
             leaf_value: str | None = None
-            for call, value, kind, callee in rows:
+            for call, value, kind, callee in self._edges_of(fqn):
                 if not edge_ok(call):
                     continue
                 if kind is not None:
-                    # the most telling call: a network send before a stat; ``smtp.send_message`` before ``SMTP(...)``
+                    # the costliest call; at equal cost ``smtp.send_message`` before ``SMTP(...)``
                     if leaf_ok(kind, call) and (
                         leaf is None
-                        or RANK.get(kind.category, 0) < RANK.get(leaf.category, 0)
-                        or (leaf_value and (value or "").startswith(leaf_value + "()."))
+                        or kind.cost > leaf.cost
+                        or (kind.cost == leaf.cost and leaf_value and (value or "").startswith(leaf_value + "()."))
                     ):
-                        leaf = Chain((display(fqn, self.functions[fqn]), display_ext(value)), kind.category, kind.sync)
+                        leaf = Chain((display(fqn, self.functions[fqn]), self.witness(value, kind)), kind.category,
+                                     kind.sync, kind.cost)  # fmt: skip
                         leaf_value = value
                 elif callee is not None:
                     reverse.setdefault(callee, []).append((fqn, call))
             if leaf is not None:
-                best[fqn] = leaf
-                queue.append(fqn)
-        # Equal-length chains: callers inherit from the most telling category first.
-        queue = deque(sorted(queue, key=lambda f: RANK.get(best[f].category, 0)))
-        while queue:
-            cur = queue.popleft()
-            chain = best[cur]
+                heapq.heappush(heap, (-leaf.cost, 1, len(heap), fqn, leaf))
+        pushed = len(heap)
+        while heap:
+            _, length, _, cur, chain = heapq.heappop(heap)
+            if cur in best:
+                continue
+            best[cur] = chain
             for caller, call in reverse.get(cur, ()):
                 if caller in best or not propagate(call, chain):
                     continue
-                best[caller] = Chain((display(caller, self.functions[caller]), *chain.steps), chain.category, chain.sync)
-                queue.append(caller)
+                steps = (display(caller, self.functions[caller]), *chain.steps)
+                pushed += 1
+                heapq.heappush(heap, (-chain.cost, length + 1, pushed, caller,
+                                      Chain(steps, chain.category, chain.sync, chain.cost)))  # fmt: skip
         return Reach(best)
 
     @cached_property
     def deferrable(self) -> Reach:
         # A helper whose result the caller uses does local work (files, processes) as a means to that
-        # result (``get_server_id`` writing its id file once); remote sends stay side effects.
-        return self._reach(is_side_effect, lambda c: True,
+        # result (``get_server_id`` writing its id file once); remote sends stay side effects. File
+        # metadata is never deferrable work, and a lazy initialisation runs once per process.
+        return self._reach(lambda k, c: k.cost > Cost.FILE_METADATA and is_side_effect(k, c), per_request,
                            lambda call, chain: call.usage is not Usage.USED or chain.category not in (FILE, SUBPROCESS))
 
     @cached_property
@@ -607,8 +671,9 @@ class ProjectIndex:
         # is used and whose only slow work is local file I/O reads process-wide state (an install id,
         # a config file). Helpers guard such lookups (``if x is None``) or their callers pass the value
         # in, so the chain does not reach the helper's callers; the call made directly in an async
-        # handler or task is still reported.
-        return self._reach(lambda k, c: k.sync, lambda c: True,
+        # handler or task is still reported. File metadata is reported only where it stands directly
+        # in the ``async def`` (``chain_for``), never through helpers.
+        return self._reach(lambda k, c: blocks(k, c) and k.cost > Cost.FILE_METADATA, per_request,
                            lambda call, chain: not (chain.category == FILE and call.usage is Usage.USED
                                                     and not call.args))
 
@@ -625,9 +690,9 @@ class ProjectIndex:
                   leaf_ok) -> Chain | None:  # fmt: skip
         """The chain a call site starts: a catalogued call itself, or a project function's reach."""
         value = self.call_target(mod, fn, call)
-        kind = self.classify(value)
+        kind = self.call_kind(mod, fn, call, value)
         if kind is not None:
-            return Chain((display_ext(value),), kind.category, kind.sync) if leaf_ok(kind, call) else None
+            return Chain((self.witness(value, kind),), kind.category, kind.sync, kind.cost) if leaf_ok(kind, call) else None
         callee = self.runs_body(value, call)
         if callee is None:
             return None
@@ -848,8 +913,14 @@ def _root_label(mod: ModuleFacts) -> str:
     return (parts[at] if at >= 0 else "") or "module"
 
 
-#: Which witness to show when several are equally short: remote work says most, a stat least.
-RANK = {FILE: 3, SUBPROCESS: 2, "sleep": 2, "input": 4, DB: 1, "cache": 1}
+def blocks(kind: CallKind, call: CallSite) -> bool:
+    """A synchronous call that blocks: never an awaited one, whatever its receiver's annotation says."""
+    return kind.sync and not call.awaited
+
+
+def per_request(call: CallSite) -> bool:
+    """The call runs on every call of its function, not once per process (``if X is None: X = ...``)."""
+    return not call.lazy_init
 
 
 def is_side_effect(kind: CallKind, call: CallSite) -> bool:
@@ -857,7 +928,7 @@ def is_side_effect(kind: CallKind, call: CallSite) -> bool:
     result the code uses is not a side effect to move, however slow; nor is a network request whose
     answer a helper reads (a token check, a signature verification, a lookup): the helper depends on
     its outcome. E-mail sends stay side effects whatever happens to their result."""
-    if not kind.deferrable:
+    if not kind.deferrable or kind.persists:
         return False
     if call.usage is not Usage.USED:
         return True
@@ -892,7 +963,3 @@ def _common_prefix(a: str, b: str) -> int:
 
 def display(fqn: str, scoped: Scoped) -> str:
     return scoped.function.qualname.replace(".<locals>", "")
-
-
-def display_ext(value: str | None) -> str:
-    return (value or "")[4:].replace("()", "")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bgtask_lint.analysis.calls import DB, FILE, HTTP, SUBPROCESS
-from bgtask_lint.analysis.index import PathFunction, ProjectIndex, is_side_effect
+from bgtask_lint.analysis.calls import DB, FILE, HTTP, SUBPROCESS, Cost
+from bgtask_lint.analysis.index import PathFunction, ProjectIndex, blocks, is_side_effect
 from bgtask_lint.analysis.versions import closes_upload_file, closes_yield_dependency
 from bgtask_lint.models import RETURNS_VALUE, UPLOAD_READ, CallSite, Chain, Fix, Usage
 
@@ -46,15 +46,24 @@ def handles_files_for_response(index: ProjectIndex, pf: PathFunction) -> bool:
 
 
 def deferrable_chain(index: ProjectIndex, pf: PathFunction, call: CallSite) -> Chain | None:
-    """The chain that makes an unused call deferrable work, or None."""
+    """The chain that makes an unused call deferrable work (BGT101), or None. One site gives one
+    finding: in ``async def`` code a blocking call is BGT102's, which carries the move fix."""
     s = pf.scoped
-    if call.usage is Usage.USED or call.try_shapes_response:
+    if s.function.is_async and index.chain_for(index.blocking, s.module, s.function, call, blocks) is not None:
+        return None  # BGT102's, even where it reports the site once (at the ``with`` that opened it)
+    return deferrable_work(index, pf, call)
+
+
+def deferrable_work(index: ProjectIndex, pf: PathFunction, call: CallSite) -> Chain | None:
+    """The chain that makes an unused call work the response can do without, or None."""
+    s = pf.scoped
+    if call.usage is Usage.USED or call.try_shapes_response or call.lazy_init:
         return None
     value = index.call_target(s.module, s.function, call)
-    kind = index.classify(value)
+    kind = index.call_kind(s.module, s.function, call, value)
     if kind is not None and not kind.sync and not call.awaited:
         return None  # a coroutine that is never awaited does no work here
-    chain = index.chain_for(index.deferrable, s.module, s.function, call, is_side_effect)
+    chain = index.chain_for(index.deferrable, s.module, s.function, call, _deferrable_leaf)
     if chain is None:
         return None
     callee = index.runs_body(value, call)
@@ -63,6 +72,8 @@ def deferrable_chain(index: ProjectIndex, pf: PathFunction, call: CallSite) -> C
     if chain.category in LOCAL_WORK:
         if handles_files_for_response(index, pf):
             return None
+        if pf.route.method == "delete" and _only_effect(index, pf, call):
+            return None  # a DELETE endpoint whose only effect is this deletion: it exists to do it
         if _later_io(index, pf, call):
             return None  # a build step: what follows may read the file or rely on the process
         if callee is not None and returns_unseen_outcome(index, callee):
@@ -72,6 +83,46 @@ def deferrable_chain(index: ProjectIndex, pf: PathFunction, call: CallSite) -> C
         # remote update the stored state records): if it fails, nothing is stored.
         return None
     return chain
+
+
+def _deferrable_leaf(kind, call: CallSite) -> bool:
+    return kind.cost > Cost.FILE_METADATA and is_side_effect(kind, call)
+
+
+def _only_effect(index: ProjectIndex, pf: PathFunction, call: CallSite) -> bool:
+    """The local work is the handler's only effect: nothing else it calls sends, persists or changes
+    state we cannot see (logging aside). In a DELETE endpoint the client asked for that change on this
+    server and expects it done when the response says so: it is the endpoint's purpose, not work to
+    defer. (Elsewhere a lone local write is often a side job: a report, a notification script.)"""
+    s = pf.scoped
+    for other in s.function.calls:
+        if other.ordinal == call.ordinal or other.lazy_init:
+            continue
+        value = index.call_target(s.module, s.function, other)
+        if value is None:
+            if "." in other.callee:
+                return False  # a method we cannot resolve: a repository, an ORM, a service
+            continue
+        kind = index.call_kind(s.module, s.function, other, value)
+        if kind is not None:
+            if kind.category not in LOCAL_WORK:
+                return False
+            continue
+        callee = index.runs_body(value, other)
+        if callee is not None:
+            for reach in (index.database, index.deferrable, index.blocking):
+                found = reach.get(callee.fqn)
+                if found is not None and found.category not in LOCAL_WORK:
+                    return False
+            continue
+        if value.startswith("ext:") and other.usage is not Usage.USED and not _is_logging(value):
+            return False  # a library call made for its effect
+    return True
+
+
+def _is_logging(value: str) -> bool:
+    name = value[4:]
+    return name.startswith(("logging.", "loguru.", "structlog.")) or name in ("print", "warnings.warn")
 
 
 def returns_unseen_outcome(index: ProjectIndex, callee) -> bool:
@@ -121,20 +172,61 @@ def _later_io(index: ProjectIndex, pf: PathFunction, call: CallSite, local: bool
 
 
 def blocking_chain(index: ProjectIndex, pf: PathFunction, call: CallSite) -> Chain | None:
+    """The chain that makes a call in an ``async def`` block the event loop (BGT102), or None."""
     s = pf.scoped
-    if not s.function.is_async:
+    if not s.function.is_async or call.lazy_init:
         return None
-    chain = index.chain_for(index.blocking, s.module, s.function, call, lambda k, c: k.sync)
+    chain = index.chain_for(index.blocking, s.module, s.function, call, blocks)
     if chain is None:
         return None
     # ``conn.execute(q).fetchone()`` / ``db.execute(q).scalars().all()``: one finding per chained
     # expression, at the call that blocks first (both start at the same position).
     receiver = receiver_call(pf, call)
     while receiver is not None:
-        if index.chain_for(index.blocking, s.module, s.function, receiver, lambda k, c: k.sync) is not None:
+        if index.chain_for(index.blocking, s.module, s.function, receiver, blocks) is not None:
             return None
         receiver = receiver_call(pf, receiver)
+    # ``with open(p) as f: f.read()``: one finding, at the ``open``, naming the read.
+    if _opened_by_with(index, pf, call) is not None:
+        return None
+    if call.in_with_item:
+        chain = _with_chain(index, pf, call, chain)
     return chain
+
+
+def _opened_by_with(index: ProjectIndex, pf: PathFunction, call: CallSite) -> str | None:
+    """The name a blocking ``with`` item bound, when ``call`` works on it (its receiver or an argument)."""
+    s = pf.scoped
+    bindings = dict(s.function.bindings)
+    names = [call.callee.split(".")[0]] if "." in call.callee else []
+    names += [a.ref for a in call.args if a.ref and "." not in a.ref]
+    for name in names:
+        binding = bindings.get(name)
+        if binding is None or binding.kind != "with":
+            continue
+        kind = index.classify(index.resolve(s.module, s.function, binding.ref))
+        if kind is not None and blocks(kind, call):
+            return name
+    return None
+
+
+def _with_chain(index: ProjectIndex, pf: PathFunction, opener: CallSite, chain: Chain) -> Chain:
+    """The ``with`` item's chain extended by the costliest blocking call made on what it opened."""
+    s = pf.scoped
+    bindings = dict(s.function.bindings)
+    opened = index.call_target(s.module, s.function, opener)
+    best: Chain | None = None
+    for later in s.function.calls:
+        name = _opened_by_with(index, pf, later) if later.ordinal != opener.ordinal else None
+        if name is None or index.resolve(s.module, s.function, bindings[name].ref) != opened:
+            continue
+        found = index.chain_for(index.blocking, s.module, s.function, later, blocks)
+        if found is not None and (best is None or found.cost > best.cost):
+            best = found
+    if best is None:
+        return chain
+    category = best.category if best.cost > chain.cost else chain.category
+    return Chain((*chain.steps, *best.steps), category, chain.sync, max(chain.cost, best.cost))
 
 
 def receiver_call(pf: PathFunction, call: CallSite) -> CallSite | None:

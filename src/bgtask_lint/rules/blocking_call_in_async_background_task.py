@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from bgtask_lint.analysis.calls import cost_label
 from bgtask_lint.models import Diagnostic
 from bgtask_lint.rules import Context, Rule
 
@@ -82,7 +83,7 @@ class BlockingCallInAsyncBackgroundTask(Rule):
                 continue
             message = (
                 f"async background task `{site.task_label()}` makes a blocking call: {chain.render()} "
-                f"({chain.category}); it runs on the event loop after the response and stalls every other request"
+                f"({cost_label(chain)}); it runs on the event loop after the response and stalls every other request"
             )
             yield self.report(site.owner.module, site.call, message, chain=chain.steps, function=site.owner.fqn,
                               no_fix_reason="make the task a plain `def`, or use async APIs inside it")  # fmt: skip

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bgtask_lint.analysis.calls import DEFERRABLE
-from bgtask_lint.analysis.requestpath import blocking_chain, call_label, move_fix
+from bgtask_lint.analysis.calls import DEFERRABLE, cost_label
+from bgtask_lint.analysis.requestpath import blocking_chain, call_label, deferrable_work, move_fix
 from bgtask_lint.models import Diagnostic, Usage
 from bgtask_lint.rules import Context, Rule
 
 ADVICE = "use an async client, `await run_in_threadpool(...)` / `asyncio.to_thread(...)`, or make the function a plain `def`"
+AWAITED_ADVICE = "make the awaited helper non-blocking: an async client inside it, or `asyncio.to_thread(...)` around its blocking call"
 
 
 class BlockingCallInAsyncPath(Rule):
@@ -19,6 +20,16 @@ class BlockingCallInAsyncPath(Rule):
     `time.sleep`) in an `async def` route handler or async dependency, made directly or through the
     project's own helpers. The most common real case is a synchronous SQLAlchemy `Session` from
     `Depends(get_db)` used inside `async def`.
+
+    Every catalogued call has a cost class (e-mail, network, DNS, subprocess, database, cache,
+    sleep, file data, file metadata), and the chain names the costliest call the path reaches.
+    File metadata (`exists`, `stat`, `mkdir`, `unlink` of one path, creating a temp file) is
+    reported only where it stands directly in the `async def`, as ruff's ASYNC240 does, never
+    through helpers. Not reported: an awaited call (whatever its receiver's annotation says) and
+    the buffered result of one, work on in-memory files (`io.BytesIO`, an archive or CSV writer
+    over one), and work inside `if X is None: X = ...` that fills a global or class attribute once
+    per process. `open(...)` and the reads and writes of its file in the same `with` block are
+    one finding, at the `open`.
 
     ## Why is this bad?
     An `async def` handler runs on the event loop. While a synchronous call waits, the loop can do
@@ -80,14 +91,17 @@ class BlockingCallInAsyncPath(Rule):
                     continue
                 via = f": {chain.render()}" if len(chain.steps) > 1 else ""
                 kind = "handler" if pf.role == "handler" else "dependency"
+                what = f"awaits {call_label(call)}, which makes a blocking call" if call.awaited else (
+                    f"makes blocking call {call_label(call)}")  # fmt: skip
                 message = (
-                    f"async {kind} `{s.function.name}` makes blocking call {call_label(call)} "
-                    f"({chain.category}){via}; it stalls the event loop for every request"
+                    f"async {kind} `{s.function.name}` {what} ({cost_label(chain)}){via}; "
+                    "it blocks the event loop while it runs"
                 )
-                fix, reason = None, ADVICE
-                if call.usage is not Usage.USED and chain.category in DEFERRABLE:
+                advice = AWAITED_ADVICE if call.awaited else ADVICE
+                fix, reason = None, advice
+                if deferrable_work(index, pf, call) is not None:
                     fix, reason = move_fix(index, pf, call, chain, ctx.version_for(s.module.path))
                 elif call.usage is not Usage.USED and chain.category not in DEFERRABLE:
-                    reason = f"{chain.category} work is not deferrable; {ADVICE}"
+                    reason = f"{chain.category} work is not deferrable; {advice}"
                 yield self.report(s.module, call, message, fix=fix, no_fix_reason=reason,
                                   chain=chain.steps, function=s.fqn)  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from bgtask_lint.analysis.calls import cost_label
 from bgtask_lint.analysis.requestpath import call_label, deferrable_chain, move_fix, verb
 from bgtask_lint.models import Diagnostic
 from bgtask_lint.rules import Context, Rule
@@ -15,7 +16,13 @@ class DeferrableWorkInResponse(Rule):
     Checks for route handlers (and their dependencies) that send e-mail, call other services,
     write files or run subprocesses before they respond, when the response does not use the result.
     Calls into the project's own helpers are followed across modules, and the finding names the
-    chain that makes the call slow.
+    chain that makes the call slow. In an `async def` handler a blocking call is reported once, as
+    BGT102, which carries the same fix.
+
+    Not reported: file metadata (`mkdir`, `unlink` or `rename` of one path, a `stat`), which is not
+    slow work; writes of application state that later requests read (`json.dump` of a state file),
+    which are persistence like a database write; and the local file work of a `DELETE` endpoint
+    when it is the endpoint's only effect, because that deletion is what the client asked for.
 
     ## Why is this bad?
     The client waits for work whose result it never sees: an SMTP round trip or a webhook adds
@@ -37,7 +44,7 @@ class DeferrableWorkInResponse(Rule):
 
 
     @app.post("/register")
-    async def register(email: str):
+    def register(email: str):
         send_welcome_email(email)
         return {"registered": email}
     ```
@@ -57,7 +64,7 @@ class DeferrableWorkInResponse(Rule):
 
 
     @app.post("/register")
-    async def register(email: str, background_tasks: BackgroundTasks):
+    def register(email: str, background_tasks: BackgroundTasks):
         background_tasks.add_task(send_welcome_email, email)
         return {"registered": email}
     ```
@@ -87,7 +94,7 @@ class DeferrableWorkInResponse(Rule):
                     continue
                 via = f": {chain.render()}" if len(chain.steps) > 1 else ""
                 message = (
-                    f"`{s.function.name}` {verb(call)} {call_label(call)} ({chain.category}) before responding{via}; "
+                    f"`{s.function.name}` {verb(call)} {call_label(call)} ({cost_label(chain)}) before responding{via}; "
                     "the response does not use its result"
                 )
                 fix, reason = move_fix(index, pf, call, chain, ctx.version_for(s.module.path))
