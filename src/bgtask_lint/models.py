@@ -190,6 +190,7 @@ class FunctionFacts:
     is_lambda: bool = False
     nested: tuple[str, ...] = ()  # qualnames of directly nested defs
     request_reads: tuple[tuple[str, str], ...] = ()  # (param, attr) like ("request", "body")
+    return_names: tuple[str, ...] = ()  # every plain name a ``return`` statement's value reads
 
 
 @dataclass(frozen=True)

@@ -215,6 +215,7 @@ class _Scope:
     attributes: dict[str, Binding] = field(default_factory=dict)
     lambdas: int = 0
     global_names: set[str] = field(default_factory=set)
+    return_names: set[str] = field(default_factory=set)
 
 
 class Summarizer(Walker):
@@ -674,6 +675,7 @@ class Summarizer(Walker):
                 is_lambda=is_lambda,
                 nested=tuple(scope.nested),
                 request_reads=tuple(sorted(scope.request_reads)),
+                return_names=tuple(sorted(scope.return_names)),
             )
         )
 
@@ -854,6 +856,7 @@ class Summarizer(Walker):
         if func is None or node.value is None:
             return
         value, _ = _unwrap_await(node.value)
+        func.return_names.update(_names_in(value))
         if isinstance(value, cst.Call):
             self.call_context.setdefault(id(value), {})["returned"] = True
             if self._is_name(value.func, "functools.partial"):

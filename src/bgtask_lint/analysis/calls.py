@@ -443,6 +443,14 @@ FILE_ARGUMENT: dict[str, tuple[int | None, str]] = {
     "shutil.copyfileobj": (1, "fdst"),
 }  # fmt: skip
 
+#: Which argument of a file call names what it writes (position, keyword). A method of a path or
+#: file object writes to its receiver. A response that reads a name built for the target (``return
+#: {"saved_as": new_name}``) refers to the write: the client relies on it having happened.
+WRITE_TARGET: dict[str, tuple[int, str]] = {
+    **{f"shutil.{f}": (1, "dst") for f in ("copy", "copy2", "copyfile", "copytree", "move")},
+    "os.rename": (1, "dst"), "os.replace": (1, "dst"), "open": (0, "file"), "shutil.make_archive": (0, "base_name"),
+}  # fmt: skip
+
 #: Names that a wildcard above would catch but that do no slow work (local helpers of SDK
 #: clients). Checked after exact entries and before wildcards; a user pattern with the same
 #: spelling takes the name back.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bgtask_lint.analysis.calls import DB, FILE, HTTP, SUBPROCESS, Cost
+from bgtask_lint.analysis.calls import DB, FILE, HTTP, SUBPROCESS, WRITE_TARGET, Cost
 from bgtask_lint.analysis.index import PathFunction, ProjectIndex, blocks, is_side_effect
 from bgtask_lint.analysis.versions import closes_upload_file, closes_yield_dependency
 from bgtask_lint.models import RETURNS_VALUE, UPLOAD_READ, CallSite, Chain, Fix, Usage
@@ -72,6 +72,8 @@ def deferrable_work(index: ProjectIndex, pf: PathFunction, call: CallSite) -> Ch
     if chain.category in LOCAL_WORK:
         if handles_files_for_response(index, pf):
             return None
+        if _response_names_target(index, pf, call, value):
+            return None  # the response reports where it wrote: the client relies on it
         if pf.route.method == "delete" and _only_effect(index, pf, call):
             return None  # a DELETE endpoint whose only effect is this deletion: it exists to do it
         if _later_io(index, pf, call):
@@ -83,6 +85,25 @@ def deferrable_work(index: ProjectIndex, pf: PathFunction, call: CallSite) -> Ch
         # remote update the stored state records): if it fails, nothing is stored.
         return None
     return chain
+
+
+def _response_names_target(index: ProjectIndex, pf: PathFunction, call: CallSite, value: str | None) -> bool:
+    """A ``return`` reads a name the handler built for the write's target (``new_name`` in
+    ``shutil.move(src, os.path.join(folder, new_name))`` ... ``return {"saved_as": new_name}``)."""
+    fn = pf.scoped.function
+    local = set(dict(fn.bindings)) - {p.name for p in fn.params}
+    targets: set[str] = set()
+    where = WRITE_TARGET.get(value[4:]) if value and value.startswith("ext:") else None
+    if where is not None:
+        position, keyword = where
+        positional = [a for a in call.args if a.keyword is None]
+        arg = next((a for a in call.args if a.keyword == keyword), None)
+        if arg is None and len(positional) > position:
+            arg = positional[position]
+        targets.update(arg.names if arg is not None else ())
+    elif "." in call.callee:
+        targets.add(call.callee.split(".")[0].removesuffix("()").removesuffix("[]"))  # ``path.write_text(...)``
+    return bool(targets & local & set(fn.return_names))
 
 
 def _deferrable_leaf(kind, call: CallSite) -> bool:
@@ -145,23 +166,27 @@ def returns_unseen_outcome(index: ProjectIndex, callee) -> bool:
 
 
 def _later_io(index: ProjectIndex, pf: PathFunction, call: CallSite, local: bool = True) -> bool:
-    """A later statement works on this machine or the database too (directly or through helpers),
-    and may read the file or rely on the process: the call is a step, not deferrable work.
-    With ``local=False`` only later database work counts."""
+    """A later statement depends on the call: local work after local work (it may read the file or
+    rely on the process), or database work that records what the call made (a later call reads a
+    local name the call's arguments read, such as the path, and the handler persists). The call is
+    then a step, not deferrable work. With ``local=False`` any later database work counts (a remote
+    call before the handler's own persistence)."""
     s = pf.scoped
-    for later in s.function.calls:
-        if later.line_hint <= call.line_hint:
-            continue
+    params = {p.name for p in s.function.params}
+    shared = set(_names_of_call(pf, call)) - params
+    after = [c for c in s.function.calls if c.line_hint > call.line_hint]
+    records = not local or any(shared & {n for a in c.args for n in a.names} for c in after)
+    for later in after:
         value = index.call_target(s.module, s.function, later)
         kind = index.classify(value)
         if kind is not None:
-            if (local and kind.category in LOCAL_WORK) or kind.category == DB:
+            if (local and kind.category in LOCAL_WORK) or (kind.category == DB and records):
                 return True
             continue
         callee = index.runs_body(value, later)
         if callee is None:
             continue
-        if index.database.get(callee.fqn) is not None:
+        if records and index.database.get(callee.fqn) is not None:
             return True
         if not local:
             continue
@@ -169,6 +194,20 @@ def _later_io(index: ProjectIndex, pf: PathFunction, call: CallSite, local: bool
         if chain is not None and chain.category in LOCAL_WORK:
             return True
     return False
+
+
+def _names_of_call(pf: PathFunction, call: CallSite) -> list[str]:
+    """The names a call reads: its arguments, its receiver (``target.write_text``) and the arguments of
+    the calls its receiver is made of (``Path(path).write_text``)."""
+    names = [n for a in call.args for n in a.names]
+    head = call.callee.split(".")[0]
+    if "." in call.callee and not head.endswith(("()", "[]")):
+        names.append(head)
+    receiver = receiver_call(pf, call)
+    while receiver is not None:
+        names += [n for a in receiver.args for n in a.names]
+        receiver = receiver_call(pf, receiver)
+    return names
 
 
 def blocking_chain(index: ProjectIndex, pf: PathFunction, call: CallSite) -> Chain | None:
