@@ -40,7 +40,10 @@ def test_file_metadata_standing_in_the_async_def_is_named_so(metadata) -> None:
 def test_open_and_its_read_are_one_finding_naming_the_read() -> None:
     found = _messages(FIXTURES / "blocking_call_in_async_path" / "open_file_read.py")
     assert [m[1] for m in found.values()] == [
-        "async handler `motd` makes blocking call `open(...)` (file): open -> open.read; it blocks the event loop while it runs"
+        "async handler `motd` makes blocking call `open(...)` (file): open -> open.read; it blocks the event loop while it runs",
+        # work of another kind on the opened file is a finding of its own
+        "async handler `publish_motd` makes blocking call `open(...)` (file); it blocks the event loop while it runs",
+        "async handler `publish_motd` makes blocking call `requests.post(...)` (network); it blocks the event loop while it runs",
     ]
 
 

@@ -84,7 +84,7 @@ def test_hook_fails_on_a_finding(tmp_path: Path, home: Path) -> None:
     repo = _repo(tmp_path, "app.py", FINDING)
     result = _try_repo(repo, home, "bgtask-lint", "app.py")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "BGT101" in result.stdout and "Failed" in result.stdout
+    assert "BGT102" in result.stdout and "Failed" in result.stdout
 
 
 def test_hook_passes_on_a_clean_file(tmp_path: Path, home: Path) -> None:

@@ -225,16 +225,18 @@ def blocking_chain(index: ProjectIndex, pf: PathFunction, call: CallSite) -> Cha
         if index.chain_for(index.blocking, s.module, s.function, receiver, blocks) is not None:
             return None
         receiver = receiver_call(pf, receiver)
-    # ``with open(p) as f: f.read()``: one finding, at the ``open``, naming the read.
-    if _opened_by_with(index, pf, call) is not None:
+    # ``with open(p) as f: f.read()``: one finding, at the ``open``, naming the read (work of another
+    # kind on the opened object, ``requests.post(url, data=f)``, stays a finding of its own).
+    if _opened_by_with(index, pf, call, chain.category) is not None:
         return None
     if call.in_with_item:
         chain = _with_chain(index, pf, call, chain)
     return chain
 
 
-def _opened_by_with(index: ProjectIndex, pf: PathFunction, call: CallSite) -> str | None:
-    """The name a blocking ``with`` item bound, when ``call`` works on it (its receiver or an argument)."""
+def _opened_by_with(index: ProjectIndex, pf: PathFunction, call: CallSite, category: str) -> str | None:
+    """The name a blocking ``with`` item of ``category`` bound, when ``call`` works on it (its receiver
+    or an argument)."""
     s = pf.scoped
     bindings = dict(s.function.bindings)
     names = [call.callee.split(".")[0]] if "." in call.callee else []
@@ -244,7 +246,7 @@ def _opened_by_with(index: ProjectIndex, pf: PathFunction, call: CallSite) -> st
         if binding is None or binding.kind != "with":
             continue
         kind = index.classify(index.resolve(s.module, s.function, binding.ref))
-        if kind is not None and blocks(kind, call):
+        if kind is not None and blocks(kind, call) and kind.category == category:
             return name
     return None
 
@@ -256,11 +258,11 @@ def _with_chain(index: ProjectIndex, pf: PathFunction, opener: CallSite, chain: 
     opened = index.call_target(s.module, s.function, opener)
     best: Chain | None = None
     for later in s.function.calls:
-        name = _opened_by_with(index, pf, later) if later.ordinal != opener.ordinal else None
+        name = _opened_by_with(index, pf, later, chain.category) if later.ordinal != opener.ordinal else None
         if name is None or index.resolve(s.module, s.function, bindings[name].ref) != opened:
             continue
         found = index.chain_for(index.blocking, s.module, s.function, later, blocks)
-        if found is not None and (best is None or found.cost > best.cost):
+        if found is not None and found.category == chain.category and (best is None or found.cost > best.cost):
             best = found
     if best is None:
         return chain
