@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import libcst as cst
@@ -93,8 +95,11 @@ def test_fixture(case: Path) -> None:
     assert (outcome.fixed > 0) == (new != original)
     assert (outcome.diff != "") == (new != original)
     cst.parse_module(new)
-    # convergence: the final re-lint (of the fixed text) has nothing left to fix
+    # convergence: the final re-lint (of the fixed text) has nothing left to fix, and no finding that
+    # the fixes made is left without a fix
     assert applicable(outcome.result) == []
+    before = {(d.code, d.function) for d in lint(case, case).diagnostics}
+    assert {(d.code, d.function) for d in outcome.result.diagnostics} <= before
     # applying again changes nothing
     again = apply_fixes(lint(case, case, {path: new}), Config(), unsafe=True, write=False, use_cache=False,
                         overlay={path: new}, project_root=case)  # fmt: skip
@@ -167,6 +172,7 @@ MOVE_CASES = {
         """
         from fastapi import BackgroundTasks
 
+
         def h(*, background_tasks: BackgroundTasks):
             background_tasks.add_task(f, a)  # note
         """,
@@ -181,7 +187,6 @@ MOVE_CASES = {
             asyncio.create_task(notify(1, urgent=True))
         """,
         """
-        import asyncio
         from fastapi import BackgroundTasks
 
         async def h(tasks: "BackgroundTasks", /, *rest, **kw):
@@ -230,6 +235,7 @@ MOVE_CASES = {
         """
         from fastapi import BackgroundTasks
 
+
         def h(
             a: int,
             *,
@@ -250,6 +256,7 @@ MOVE_CASES = {
         """,
         """
         from fastapi import BackgroundTasks
+
 
         def h(
             a: int,
@@ -285,6 +292,7 @@ def test_two_moves_share_the_parameter_and_keep_their_order() -> None:
     assert out == textwrap.dedent(
         """
         from fastapi import BackgroundTasks
+
 
         def h(x, *, background_tasks: BackgroundTasks):
             # first
@@ -365,7 +373,7 @@ def test_outer_fix_first_inner_waits() -> None:
 # --------------------------------------------------------------------------- wrap-try
 
 
-def test_wrap_try_keeps_docstring_and_adds_logger_after_imports() -> None:
+def test_wrap_try_keeps_docstring_and_adds_logger_after_sorted_imports() -> None:
     src = textwrap.dedent(
         '''
         """Mail."""
@@ -389,8 +397,8 @@ def test_wrap_try_keeps_docstring_and_adds_logger_after_imports() -> None:
         """Mail."""
         from __future__ import annotations
 
-        import smtplib
         import logging
+        import smtplib
 
         logger = logging.getLogger(__name__)
 
@@ -447,7 +455,7 @@ def ping(target: str):
     requests.post(target, timeout=5)
     return {"ok": "{MARK}"}
 """
-FIXED_LINE = "    background_tasks.add_task(requests.post, target, timeout=5)"
+FIXED_LINE = "    background_tasks.add_task(_post_in_background, target, timeout=5)"
 
 
 def write_app(tmp_path: Path, name: str = "app.py", *, newline: str = "\n", encoding: str = "utf-8",
@@ -670,3 +678,91 @@ def test_upload_file_move_depends_on_the_fastapi_version(tmp_path: Path, version
     assert [d.code for d in result.diagnostics if d.code == "BGT101"] == ["BGT101"]
     outcome = apply_fixes(result, config, unsafe=True, write=False, use_cache=False, project_root=tmp_path)
     assert ("background_tasks.add_task(store, file)" in outcome.sources.get(str(path), "")) is moved
+
+
+@pytest.mark.parametrize(
+    ("case", "reasons"),
+    [
+        # its failure shapes the response: not deferrable work at all, so the help gives the async advice
+        pytest.param("refuse_try_that_raises", ["use an async client"], id="try whose except raises"),
+        pytest.param("refuse_try_that_passes", ["inside a try block"], id="try whose except passes"),
+        pytest.param("refuse_finally_and_except", ["use an async client", "clean-up in a finally clause"],
+                     id="except that raises, and finally"),
+        pytest.param("refuse_except_that_recovers", ["error handling in an except clause"], id="except that recovers"),
+        pytest.param("refuse_log_after", ["logs its completion"], id="a log line announces the work"),
+        pytest.param("refuse_async_helper_that_blocks", ["is `async def` and blocks"], id="async helper that blocks"),
+    ],
+)  # fmt: skip
+def test_refusals_say_why(case: str, reasons: list[str]) -> None:
+    path = FIXES / f"{case}.py"
+    found = sorted((d.location.row, d.no_fix_reason or "") for d in lint(path, path.parent).diagnostics)
+    assert len(found) == len(reasons)
+    for (_, said), expected in zip(found, reasons):
+        assert expected in said, said
+
+
+CLASS_VIEW = '''\
+from fastapi import Depends, FastAPI
+from sqlalchemy.orm import Session
+
+app = FastAPI()
+
+
+def get_db():
+    db = Session()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+class RunService:
+    def __init__(self, db: Session = Depends(get_db)) -> None:
+        self.db = db
+
+    def record(self, run_id: str) -> None:
+        with open(f"runs/{run_id}.log", "a") as fh:
+            fh.write("done")
+
+
+@app.post("/runs/{run_id}/finish")
+def finish(run_id: str, service: RunService = Depends()):
+    service.record(run_id)
+    return {"run": run_id}
+'''
+
+
+@pytest.mark.parametrize("version, moved", [("0.115.0", False), ("0.120.0", True)])
+def test_a_class_dependency_holding_a_closed_session_is_not_moved(tmp_path: Path, version: str, moved: bool) -> None:
+    # on 0.106-0.117 the yield dependency's session is closed before tasks run, and the service holds it
+    path = tmp_path / "app.py"
+    path.write_text(CLASS_VIEW)
+    config = Config(fastapi_version=version)
+    result = run([path], config, use_cache=False, project_root=tmp_path)
+    (finding,) = [d for d in result.diagnostics if d.code == "BGT101"]
+    assert (finding.fix is not None) is moved
+    if not moved:
+        assert finding.no_fix_reason and "`service` is an instance of `RunService` holding `db`" in finding.no_fix_reason
+    outcome = apply_fixes(result, config, unsafe=True, write=False, use_cache=False, project_root=tmp_path)
+    assert ("background_tasks.add_task(service.record, run_id)" in outcome.sources.get(str(path), "")) is moved
+
+
+def _ruff(text: str, root: Path) -> list[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "F,I", "--output-format", "json",
+         "--stdin-filename", "app.py", "-"],
+        input=text, capture_output=True, text=True, cwd=root, check=False,
+    )  # fmt: skip
+    assert proc.returncode in (0, 1), proc.stderr
+    return sorted(f["code"] for f in json.loads(proc.stdout))
+
+
+GOLDENS = [c for c in CASES if c.with_suffix(".fixed.py").exists()]
+
+
+@pytest.mark.parametrize("case", GOLDENS, ids=[c.stem for c in GOLDENS])
+def test_fixed_code_gives_ruff_nothing_new(case: Path, tmp_path: Path) -> None:
+    # imports merged or placed in their section, sorted where the block was; imports made unused removed
+    before = _ruff(case.read_text(), tmp_path)
+    after = _ruff(case.with_suffix(".fixed.py").read_text(), tmp_path)
+    assert Counter(after) - Counter(before) == Counter(), (before, after)

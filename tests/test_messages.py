@@ -51,7 +51,8 @@ def test_an_awaited_helper_is_said_to_block_and_gets_fitting_advice() -> None:
     found = _messages(FIXTURES / "project_wide" / "async_helper_wraps_sync_call")
     awaited = [m for m in found.values() if "ping_geo" in m[1]]
     assert awaited and awaited[0][1].startswith("async handler `locate` awaits `ping_geo(...)`, which makes a blocking call")
-    assert all("plain `def`" not in (m[2] or "") for m in awaited)
+    # no "make the function a plain `def`": the handler is not where it blocks
+    assert all("make the function a plain `def`" not in (m[2] or "") for m in awaited)
 
 
 def test_a_chain_names_the_library_call_not_the_result_methods(tmp_path: Path) -> None:

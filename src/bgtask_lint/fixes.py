@@ -22,19 +22,20 @@ from typing import Any
 
 import libcst as cst
 from libcst.codemod import CodemodContext, ContextAwareTransformer
-from libcst.codemod.visitors import AddImportsVisitor
+from libcst.codemod.visitors import RemoveImportsVisitor
 
 from bgtask_lint.analysis.calls import SPAWNER_NAMES
 from bgtask_lint.config import Config
 from bgtask_lint.engine import Result, run
 from bgtask_lint.fingerprint import code_digest
+from bgtask_lint.fix_imports import add_import
 from bgtask_lint.models import Diagnostic, Fix, Location
 from bgtask_lint.models import Edit as ModelEdit
 from bgtask_lint.project import lookup_stack_bytes, run_deep
 from bgtask_lint.summarize import dotted
 from bgtask_lint.walk import Hook, Walker
 
-KINDS = ("move", "unwrap-task", "drop-await", "wrap-try")
+KINDS = ("move", "unwrap-task", "drop-await", "wrap-try", "wrap-call", "wrap-call-async")
 LOGGER_NAMES = ("logger", "log", "_log", "LOGGER", "_logger")
 BT = "BackgroundTasks"
 
@@ -174,9 +175,14 @@ def _add_kwonly(params: cst.Parameters, new: cst.Param, ws: cst.BaseParenthesiza
 class _Planner:
     """Turns fixes into edits keyed by the original node they rewrite; remembers per-module decisions."""
 
-    def __init__(self, module: cst.Module, context: CodemodContext) -> None:
+    def __init__(self, module: cst.Module, context: CodemodContext, first_party: frozenset[str] = frozenset()) -> None:
         self.module = module
         self.context = context
+        self.first_party = first_party
+        #: local names of calls a fix removed (``asyncio`` of ``asyncio.create_task``): their imports may be unused now
+        self.dropped: set[str] = set()
+        #: library callables already wrapped in this module -> the wrapper's name
+        self.wrappers: dict[str, str] = {}
         self.edits: dict[int, list[Edit]] = defaultdict(list)
         self.bt_names: dict[int, str] = {}
         self.logger: str | None = None
@@ -188,7 +194,8 @@ class _Planner:
 
     def plan(self, fix: Fix, target: Target) -> None:
         {"move": self.move, "unwrap-task": self.unwrap_task, "drop-await": self.drop_await,
-         "wrap-try": self.wrap_try}[fix.kind](target)  # fmt: skip
+         "wrap-try": self.wrap_try, "wrap-call": self.wrap_call,
+         "wrap-call-async": lambda t: self.wrap_call(t, is_async=True)}[fix.kind](target)  # fmt: skip
 
     def _imports(self) -> tuple[set[str], str | None, cst.ImportFrom | None]:
         """(local names bound to BackgroundTasks, alias of ``import fastapi``, the first ``from fastapi import``)."""
@@ -225,6 +232,7 @@ class _Planner:
             if first is None or first.keyword is not None or first.star or not isinstance(first.value, cst.Call):
                 raise FixError("the task does not wrap a call")
             moved = first.value
+            self.dropped.add((dotted(target.call.func) or "").split(".")[0])
         func_i = _innermost(target, cst.FunctionDef, "function")
         if any(isinstance(a, (cst.Lambda, cst.ClassDef)) for a in target.ancestors[func_i:]):
             raise FixError("the call is not directly in the handler")
@@ -272,9 +280,28 @@ class _Planner:
                 if self.from_fastapi is not None:
                     self.edit(self.from_fastapi, lambda node: _with_name(node, BT))  # type: ignore[arg-type]
                 else:
-                    AddImportsVisitor.add_needed_import(self.context, "fastapi", BT)
+                    self.import_(f"from fastapi import {BT}\n")
                 self.annotation = cst.Name(BT)
         return self.annotation
+
+    def import_(self, code: str) -> None:
+        """Add an import statement in its section of the module's import block."""
+        self.edit(self.module, lambda m: add_import(m, code, self.first_party))  # type: ignore[arg-type]
+
+    def unused_imports(self) -> None:
+        """Ask libcst to remove the imports of dropped names once nothing uses them."""
+        for stmt in self.module.body:
+            for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+                if isinstance(small, cst.Import):
+                    for alias in small.names:
+                        name = dotted(alias.name) or ""
+                        if (alias.evaluated_alias or name.split(".")[0]) in self.dropped:
+                            RemoveImportsVisitor.remove_unused_import(self.context, name, asname=alias.evaluated_alias)
+                elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar) and small.module:
+                    for alias in small.names:
+                        if (alias.evaluated_alias or alias.evaluated_name) in self.dropped:
+                            RemoveImportsVisitor.remove_unused_import(
+                                self.context, dotted(small.module) or "", alias.evaluated_name, alias.evaluated_alias)
 
     # ---- unwrap-task: ``add_task(f(x))`` -> ``add_task(f, x)``
     # ---- drop-await: ``await t.add_task(...)`` -> ``t.add_task(...)``
@@ -311,6 +338,42 @@ class _Planner:
         line = f'{self._logger()}.exception("background task {func.name.value} failed")'
         self.edit(func, lambda f: f.with_changes(body=_wrapped(f.body, line)))  # type: ignore[attr-defined]
 
+    # ---- wrap-call: ``add_task(requests.post, ...)`` -> ``add_task(_post_in_background, ...)`` and a
+    # module-level wrapper that logs the library call's errors
+
+    def wrap_call(self, target: Target, is_async: bool = False) -> None:
+        first = target.call.args[0] if target.call.args else None
+        ref = dotted(first.value) if first is not None and first.keyword is None and not first.star else None
+        if ref is None or "(" in ref or "[" in ref:
+            raise FixError("the task is not a named function")
+        top = next((a for a in target.ancestors if any(a is b for b in self.module.body)), None)
+        if not isinstance(top, (cst.FunctionDef, cst.ClassDef)):
+            raise FixError("the task is not scheduled inside a function or class")
+        # a module-level callable gets a wrapper named after it; a local one (``smtp.sendmail`` of a
+        # connection made in the handler) is handed to a wrapper that takes the callable first
+        named = ref.split(".")[0] in _module_names(self.module)
+        key = ref if named else ("<async>" if is_async else "<sync>")
+        name = self.wrappers.get(key)
+        if name is None:
+            taken = _names_in(self.module) | set(self.wrappers.values())
+            name = f"_{ref.split('.')[-1]}_in_background" if named else "_logged_task"
+            while name in taken:
+                name += "_"
+            self.wrappers[key] = name
+            logger = self._logger()
+            params, callee, label = ("*args, **kwargs", ref, f'"background task {ref} failed"') if named else (
+                "task, *args, **kwargs", "task", '"background task %s failed", getattr(task, "__qualname__", task)')
+            head, call = ("async def", f"await {callee}") if is_async else ("def", callee)
+            code = (f"{head} {name}({params}):\n    try:\n        {call}(*args, **kwargs)\n"
+                    f"    except Exception:\n        {logger}.exception({label})\n")
+            wrapper = cst.parse_statement(code, self.module.config_for_parsing)
+            self.edit(self.module, lambda m: _insert_before(m, top, wrapper))  # type: ignore[arg-type]
+        if named:
+            self.edit(first.value, lambda old: cst.Name(name))  # type: ignore[union-attr]
+        else:
+            self.edit(target.call, lambda old: old.with_changes(  # type: ignore[attr-defined]
+                args=[cst.Arg(cst.Name(name), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), *old.args]))
+
     def _logger(self) -> str:
         if self.logger is not None:
             return self.logger
@@ -327,7 +390,7 @@ class _Planner:
                 if found is not None:
                     self.logger = found
                     return found
-        AddImportsVisitor.add_needed_import(self.context, "logging")
+        self.import_("import logging\n")
         self.edit(self.module, _insert_logger)
         self.logger = "logger"
         return "logger"
@@ -373,6 +436,31 @@ def _wrapped(body: cst.BaseSuite, handler_line: str) -> cst.BaseSuite:
     return body.with_changes(body=[*doc, wrapped])
 
 
+def _module_names(module: cst.Module) -> set[str]:
+    """Names bound at module level: imports, assignments, functions and classes."""
+    out: set[str] = set()
+    for stmt in module.body:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            out.add(stmt.name.value)
+        for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+            if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(small.names, cst.ImportStar):
+                out.update((a.evaluated_alias or a.evaluated_name).split(".")[0] for a in small.names)
+            elif isinstance(small, cst.Assign):
+                out.update(t.target.value for t in small.targets if isinstance(t.target, cst.Name))
+            elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                out.add(small.target.value)
+    return out
+
+
+def _insert_before(module: cst.Module, top: cst.FunctionDef | cst.ClassDef, new: cst.BaseStatement) -> cst.Module:
+    """``new`` right before the module-level definition ``top`` (found by kind and name), two blank lines apart."""
+    body = list(module.body)
+    at = next(i for i, stmt in enumerate(body) if type(stmt) is type(top) and stmt.name.value == top.name.value)  # type: ignore[attr-defined]
+    body.insert(at, new.with_changes(leading_lines=body[at].leading_lines))
+    body[at + 1] = body[at + 1].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+    return module.with_changes(body=body)
+
+
 def _insert_logger(module: cst.CSTNode) -> cst.CSTNode:
     """``logger = logging.getLogger(__name__)`` after the last top-level import (or the docstring)."""
     assert isinstance(module, cst.Module)
@@ -403,7 +491,8 @@ class _Rewriter(ContextAwareTransformer):
 # --------------------------------------------------------------------------- one module
 
 
-def _fix_module(source: str, fixes: Sequence[Fix]) -> tuple[str, list[Fix], list[tuple[Fix, str]]]:
+def _fix_module(source: str, fixes: Sequence[Fix],
+                first_party: frozenset[str] = frozenset()) -> tuple[str, list[Fix], list[tuple[Fix, str]]]:  # fmt: skip
     """(new source, fixes applied, (fix, reason) for fixes that could not be applied). Overlapping fixes:
     the outermost one is applied, the others wait for the next round. Raises FixError if the result does not parse."""
     module = cst.parse_module(source)
@@ -421,7 +510,7 @@ def _fix_module(source: str, fixes: Sequence[Fix]) -> tuple[str, list[Fix], list
             continue
         regions.append((path, fix, calls[fix.target]))
     context = CodemodContext()
-    planner = _Planner(module, context)
+    planner = _Planner(module, context, first_party)
     taken: set[int] = set()
     applied: list[Fix] = []
     for path, fix, target in sorted(regions, key=lambda r: (len(r[0]), r[1].target)):
@@ -437,7 +526,9 @@ def _fix_module(source: str, fixes: Sequence[Fix]) -> tuple[str, list[Fix], list
     if not applied:
         return source, [], failed
     new = module.visit(_Rewriter(context, planner.edits))
-    new = AddImportsVisitor(context).transform_module(new)
+    if planner.dropped:
+        planner.unused_imports()
+        new = RemoveImportsVisitor(context).transform_module(new)
     code = new.code
     try:
         cst.parse_module(code)
@@ -446,10 +537,10 @@ def _fix_module(source: str, fixes: Sequence[Fix]) -> tuple[str, list[Fix], list
     return code, applied, failed
 
 
-def apply_to_source(source: str, fixes: Sequence[Fix]) -> str:
+def apply_to_source(source: str, fixes: Sequence[Fix], first_party: frozenset[str] = frozenset()) -> str:
     """Apply ``fixes`` (by call ordinal) to one module's text; fixes nested in another fix's target wait (see
     :func:`apply_fixes`). Raises FixError when a fix cannot be applied or the result does not parse."""
-    code, _, failed = _fix_module(source, fixes)
+    code, _, failed = _fix_module(source, fixes, first_party)
     if failed:
         fix, reason = failed[0]
         raise FixError(f"{fix.kind} fix for call #{fix.target}: {reason}")
@@ -587,11 +678,25 @@ def _diff(path: str, old: str, new: str) -> str:
     return "".join(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
+def first_party_names(result: Result) -> frozenset[str]:
+    """The top-level names of the project's own packages and modules: their imports form the
+    first-party section, after third-party ones."""
+    if result.index is None:
+        return frozenset()
+    return frozenset(m.module.rpartition("/")[2].split(".")[0] for m in result.index.modules)
+
+
 def _applicable(result: Result, unsafe: bool) -> dict[str, list[Diagnostic]]:
+    """The findings whose fix applies, by the file the fix edits; one per fix (tasks that several
+    handlers schedule share one wrap)."""
     out: dict[str, list[Diagnostic]] = defaultdict(list)
+    seen: set[tuple[str, str, int]] = set()
     for d in result.diagnostics:
         if d.fix is not None and (d.fix.applicability == "safe" or unsafe):
-            out[d.path].append(d)
+            path = d.fix.path or d.path
+            if (path, d.fix.kind, d.fix.target) not in seen:
+                seen.add((path, d.fix.kind, d.fix.target))
+                out[path].append(d)
     return out
 
 
@@ -610,6 +715,7 @@ def apply_fixes(result: Result, config: Config, *, unsafe: bool, write: bool, us
     def relint(texts: dict[str, str]) -> Result:  # positions in the final report match the fixed texts
         return run(paths, config, use_cache=use_cache, overlay={**overlay, **texts}, project_root=project_root)
 
+    first_party = first_party_names(result)
     files: dict[str, _File] = {}
     current: dict[str, str] = {}  # path -> fixed text (every round's text parses)
     done: dict[str, list[str]] = defaultdict(list)  # path -> "path:row: CODE message" of the findings fixed
@@ -625,7 +731,7 @@ def apply_fixes(result: Result, config: Config, *, unsafe: bool, write: bool, us
                     files[path] = _read(path, overlay, result.sources.get(path))
                 text = current.get(path, files[path].text)
                 new, applied, failed = run_deep(_fix_module, text, [d.fix for d in diags if d.fix is not None],
-                                                stack_bytes=lookup_stack_bytes())  # deep trees, as the linter  # fmt: skip
+                                                first_party, stack_bytes=lookup_stack_bytes())  # deep trees, as the linter  # fmt: skip
             except _Stale as exc:
                 broken[path] = f"{path}: {exc}"
                 continue
@@ -683,8 +789,9 @@ def with_edits(result: Result, cache: Any = None, unsafe: bool = True) -> Result
     fix is the slowest part of reporting, and unchanged files need it only once."""
     by_path: dict[str, list[Diagnostic]] = defaultdict(list)
     for d in result.diagnostics:
-        by_path[d.path].append(d)
+        by_path[d.fix.path if d.fix is not None and d.fix.path else d.path].append(d)
     out = []
+    first_party = first_party_names(result)
     for path, diags in by_path.items():
         text = result.sources.get(path)
         key = hashlib.sha256(text.encode("utf-8", "surrogatepass") + code_digest().encode()).hexdigest() + "-edits" if text else None
@@ -698,7 +805,7 @@ def with_edits(result: Result, cache: Any = None, unsafe: bool = True) -> Result
             if slot not in known:
                 missing = True
                 try:
-                    known[slot] = _line_edits(text, apply_to_source(text, [d.fix]))
+                    known[slot] = _line_edits(text, apply_to_source(text, [d.fix], first_party))
                 except (FixError, cst.ParserSyntaxError, RecursionError):
                     known[slot] = None
             edits = known[slot]
@@ -728,7 +835,7 @@ def add_noqa_comments(result: Result) -> int:
 
     by_path: dict[str, list[Diagnostic]] = defaultdict(list)
     for d in result.diagnostics:
-        by_path[d.path].append(d)
+        by_path[d.fix.path if d.fix is not None and d.fix.path else d.path].append(d)
     changed = 0
     for path, diags in sorted(by_path.items()):
         try:

@@ -47,6 +47,8 @@ class Fix:
     kind: str
     target: int
     edits: tuple[Edit, ...] = ()
+    path: str | None = None
+    """The file the fix edits when it is not the finding's (a task function defined in another module)."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ class CallSite:
     in_loop: bool = False
     returned: bool = False  # ``return f(...)``
     lazy_init: bool = False  # inside ``if X is None: X = ...`` that fills a module or class attribute once
+    guard: str = ""  # innermost error handling around the call: "try" (a body with except clauses), "except", "finally"
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,7 @@ class ClassFacts:
     bases: tuple[str, ...]
     methods: tuple[str, ...]
     attributes: tuple[tuple[str, Binding], ...] = ()  # self.x = Y() / x: Y annotations
+    dependencies: tuple[Param, ...] = ()  # class attributes FastAPI injects: ``db: Session = Depends(get_db)``
 
 
 @dataclass(frozen=True)

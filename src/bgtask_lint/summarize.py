@@ -215,6 +215,7 @@ class _Scope:
     attributes: dict[str, Binding] = field(default_factory=dict)
     lambdas: int = 0
     global_names: set[str] = field(default_factory=set)
+    class_deps: list[Param] = field(default_factory=list)
     return_names: set[str] = field(default_factory=set)
 
 
@@ -250,6 +251,8 @@ class Summarizer(Walker):
         #: Enclosing ``if X is None:`` bodies that fill a module global or class attribute ``X`` once.
         self.lazy_init = 0
         self.lazy_ifs: set[int] = set()
+        #: Error handling around the current node, innermost last: "try", "except", "finally".
+        self.guards: list[str] = []
 
     # ----------------------------------------------------------------- helpers
 
@@ -411,33 +414,47 @@ class Summarizer(Walker):
 
     def visit_Try_body(self, node: cst.Try) -> None:
         self.try_stack.append(_handler_behaviour(tuple(node.handlers)))
+        self.guards.append("try" if node.handlers else "")
 
     def leave_Try_body(self, node: cst.Try) -> None:
         self.try_stack.pop()
+        self.guards.pop()
+
+    def visit_Finally(self, node: cst.Finally) -> None:
+        self.guards.append("finally")
+
+    def leave_Finally(self, original_node: cst.Finally) -> None:
+        self.guards.pop()
 
     def visit_TryStar(self, node: cst.TryStar) -> None:
         self._bump()
 
     def visit_TryStar_body(self, node: cst.TryStar) -> None:
         self.try_stack.append(_handler_behaviour(tuple(node.handlers)))
+        self.guards.append("try")
 
     def leave_TryStar_body(self, node: cst.TryStar) -> None:
         self.try_stack.pop()
+        self.guards.pop()
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         if node.name is not None and isinstance(node.name.name, cst.Name):
             self._bind(node.name.name.value, Binding("unknown", ""))
             self.skip_names.add(id(node.name.name))
         self.except_stack.append(_ends_in_raise(node.body))
+        self.guards.append("except")
 
     def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
         self.except_stack.pop()
+        self.guards.pop()
 
     def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
         self.except_stack.append(_ends_in_raise(node.body))
+        self.guards.append("except")
 
     def leave_ExceptStarHandler(self, original_node: cst.ExceptStarHandler) -> None:
         self.except_stack.pop()
+        self.guards.pop()
 
     def visit_Match(self, node: cst.Match) -> None:
         self._bump()
@@ -504,7 +521,8 @@ class Summarizer(Walker):
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         scope = self.scopes.pop()
         self.classes.append(
-            ClassFacts(scope.qualname, tuple(scope.bases), tuple(scope.methods), tuple(scope.attributes.items()))
+            ClassFacts(scope.qualname, tuple(scope.bases), tuple(scope.methods), tuple(scope.attributes.items()),
+                       tuple(scope.class_deps))
         )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -749,6 +767,9 @@ class Summarizer(Walker):
             if self.scope.kind == "class":
                 if ann:
                     self.scope.attributes[node.target.value] = Binding("annot", ann)
+                injected = dep or (self._depends_of(node.value) if node.value is not None else None)
+                if injected is not None:
+                    self.scope.class_deps.append(Param(node.target.value, ann, injected[0], injected[1]))
                 return
             if ann:
                 self._bind(node.target.value, Binding("annot", ann))
@@ -916,6 +937,7 @@ class Summarizer(Walker):
                 in_loop=self.loops > 0,
                 returned=ctx.get("returned", False),
                 lazy_init=self.lazy_init > 0,
+                guard=next((g for g in reversed(self.guards) if g), ""),
             )
         )
         self._registration(node, callee, owner)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from bgtask_lint.analysis.calls import DB, FILE, HTTP, SUBPROCESS, WRITE_TARGET, Cost
 from bgtask_lint.analysis.index import PathFunction, ProjectIndex, blocks, is_side_effect
-from bgtask_lint.analysis.versions import closes_upload_file, closes_yield_dependency
+from bgtask_lint.analysis.tasks import UPLOAD_FILE, closed_values
 from bgtask_lint.models import RETURNS_VALUE, UPLOAD_READ, CallSite, Chain, Fix, Usage
 
-UPLOAD_FILE = "fastapi.UploadFile"
 LOCAL_WORK = frozenset({FILE, SUBPROCESS})  # work on this machine, often a step the response builds on
 RAW_BODY = ("body", "stream", "form")
 HANDLE_ATTRIBUTES = frozenset({"file", "state", "stream", "body", "form", "json", "read", "session", "connection"})
@@ -282,10 +281,21 @@ def receiver_call(pf: PathFunction, call: CallSite) -> CallSite | None:
     return next((c for c in pf.scoped.function.calls if c.ordinal == call.ordinal + 1 and c.callee == want), None)
 
 
+#: Why no move is offered for a call inside error handling (``CallSite.guard``).
+GUARDED = {
+    "try": "the call sits inside a try block: its except clauses would no longer catch its errors",
+    "except": "the call is error handling in an except clause; moved, it would run after a response it no longer shapes",
+    "finally": "the call is clean-up in a finally clause, which also runs when the handler fails (background tasks do not)",
+}
+
+
 def move_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Chain,
              version: tuple[int, int, int]) -> tuple[Fix | None, str | None]:  # fmt: skip
-    """The unsafe move-to-BackgroundTasks fix, or the reason none is offered."""
+    """The unsafe move-to-BackgroundTasks fix, or the reason none is offered. A move may change when
+    the work runs and nothing else: never out of error handling or a resource's ``with`` block, never
+    with a value that dies with the request, never leaving a finding the fix loop cannot fix."""
     route = pf.route
+    s = pf.scoped
     if chain.category == DB:
         return None, "it is database persistence the response relies on"
     if call.usage is Usage.USED:
@@ -298,38 +308,56 @@ def move_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Chain
         return None, "the handler is registered through a wrapper FastAPI cannot inject into"
     if not call.statement:
         return None, "the call sits inside an expression"
-    if call.try_handles:
-        return None, "the call sits inside a try block whose except clause would no longer apply"
+    if call.guard:
+        return None, GUARDED[call.guard]
     if call.in_with_item:
         return None, "the call opens a resource the handler uses"
-    blocker = _request_scoped_names(index, pf, version)
+    dead = dying_values(index, pf, version)
     # Arguments are evaluated when the task is added: ``file.filename`` is a plain value, while
-    # ``file``, ``file.file`` or ``db`` hand the task an object that may be closed by then.
+    # ``file``, ``file.file``, ``db`` or ``self.service`` hand the task an object that may be closed by then.
     names = {call.callee.split(".")[0].removesuffix("()").removesuffix("[]")}
     for arg in call.args:
         if arg.ref is not None:
             head, _, rest = arg.ref.partition(".")
             if not rest or rest in HANDLE_ATTRIBUTES:
                 names.add(head)
-    dead = sorted(names & set(blocker))
-    if dead:
-        return None, f"`{dead[0]}` {blocker[dead[0]]}"
+        elif arg.call is not None or arg.lambda_id is not None:
+            names.update(arg.names)  # ``f(load(db))``: whatever the argument is built from
+    found = sorted(names & set(dead))
+    if found:
+        return None, f"`{found[0]}` is {dead[found[0]]}"
+    if _announced(index, pf, call):
+        return None, "the next statement logs its completion; moved alone, the log line would report work not yet done"
+    value = index.call_target(s.module, s.function, call)
+    task = index.runs_body(value, call)
+    if task is not None and task.function.is_async and index.blocking.get(task.fqn) is not None:
+        return None, (f"`{task.function.name}` is `async def` and blocks: as a background task it would still stall "
+                      "the event loop (make it a plain `def` first)")
     return Fix("unsafe", f"Move {call_label(call)} into `BackgroundTasks.add_task`", "move", call.ordinal), None
 
 
-def _request_scoped_names(index: ProjectIndex, pf: PathFunction, version: tuple[int, int, int]) -> dict[str, str]:
+def _announced(index: ProjectIndex, pf: PathFunction, call: CallSite) -> bool:
+    """The statement right after the call is a log line (``logger.info("sent")``): it reports the
+    work as done, so the two move together or not at all."""
+    s = pf.scoped
+    for nxt in s.function.calls:
+        if nxt.line_hint == call.line_hint + 1 and nxt.statement:
+            value = index.call_target(s.module, s.function, nxt)
+            return value is not None and value.startswith("ext:") and _is_logging(value)
+    return False
+
+
+def dying_values(index: ProjectIndex, pf: PathFunction, version: tuple[int, int, int]) -> dict[str, str]:
+    """Names in the handler whose value dies with the request, with the reason: the values BGT203
+    knows (``closed_values``), ``with`` resources, and the request itself."""
     s = pf.scoped
     out: dict[str, str] = {}
     for name, binding in s.function.bindings:
         if binding.kind == "with":
-            out[name] = "is a `with` resource closed when the handler returns"
+            out[name] = "a `with` resource, closed when the handler returns"
     for p in s.function.params:
-        ann, dep, scope = index.param_info(s.module, s.function, p)
+        ann, _, _ = index.param_info(s.module, s.function, p)
         if ann is not None and any(index.subclass_of(ann, r) for r in REQUEST_LIKE):
-            out[p.name] = "belongs to the request and may be unreadable after the response"
-        if ann is not None and index.subclass_of(ann, UPLOAD_FILE) and closes_upload_file(version):
-            out[p.name] = "is an UploadFile that this FastAPI version closes before background tasks run"
-        dep_fn = index.dependency_function(dep)
-        if dep_fn is not None and dep_fn.function.is_generator and closes_yield_dependency(version, scope):
-            out[p.name] = "comes from a `yield` dependency that this FastAPI version closes before background tasks run"
+            out[p.name] = "the request, whose body and state may be gone after the response"
+    out.update(closed_values(index, s, version))
     return out

@@ -119,18 +119,65 @@ def background_params(index: ProjectIndex, scoped: Scoped) -> set[str]:
     return out
 
 
-def closed_values(index: ProjectIndex, scoped: Scoped, version: tuple[int, int, int]) -> dict[str, str]:
-    """Parameters whose value is closed before background tasks run, with the reason."""
+def closed_values(index: ProjectIndex, scoped: Scoped, version: tuple[int, int, int],
+                  _seen: frozenset[str] = frozenset()) -> dict[str, str]:  # fmt: skip
+    """Parameters whose value is closed before background tasks run, with the reason: an ``UploadFile``
+    or a ``yield`` dependency's value on the versions that close them, an instance of a class
+    dependency that holds one, and ``self`` of a class-based view whose injected attributes hold one.
+    The move fix and BGT203 both ask this one function."""
     out: dict[str, str] = {}
-    for p in scoped.function.params:
-        ann, dep, scope = index.param_info(scoped.module, scoped.function, p)
-        if ann is not None and index.subclass_of(ann, UPLOAD_FILE) and closes_upload_file(version):
-            out[p.name] = "an UploadFile, closed before background tasks run on FastAPI 0.106-0.117"
-        dep_fn = index.dependency_function(dep)
-        if dep_fn is not None and dep_fn.function.is_generator and closes_yield_dependency(version, scope):
-            when = "with scope=\"function\"" if scope == "function" else "on FastAPI 0.106-0.117"
-            out[p.name] = f"the value of `yield` dependency `{dep_fn.function.name}`, closed before background tasks run {when}"
+    if scoped.fqn in _seen:
+        return out
+    seen = _seen | {scoped.fqn}
+    fn = scoped.function
+    for p in fn.params:
+        why = _closed_param(index, scoped.module, fn, p, version, seen)
+        if why is not None:
+            out[p.name] = why
+    if fn.class_name and fn.params and fn.params[0].name == "self":
+        held = _held_by_class(index, f"{scoped.module.module}.{fn.class_name}", version, seen)
+        if held is not None:
+            out["self"] = f"an instance of `{fn.class_name}` holding `{held[0]}`, {held[1]}"
     return out
+
+
+def _closed_param(index: ProjectIndex, mod, fn, p, version: tuple[int, int, int],  # type: ignore[no-untyped-def]
+                  seen: frozenset[str]) -> str | None:  # fmt: skip
+    ann, dep, scope = index.param_info(mod, fn, p)
+    if ann is not None and index.subclass_of(ann, UPLOAD_FILE) and closes_upload_file(version):
+        return "an UploadFile, closed before background tasks run on FastAPI 0.106-0.117"
+    dep_fn = index.dependency_function(dep)
+    if dep_fn is None:
+        return None
+    if dep_fn.function.is_generator and closes_yield_dependency(version, scope):
+        when = "with scope=\"function\"" if scope == "function" else "on FastAPI 0.106-0.117"
+        return f"the value of `yield` dependency `{dep_fn.function.name}`, closed before background tasks run {when}"
+    if dep_fn.function.name == "__init__" and dep_fn.function.class_name:
+        cls_fqn = dep_fn.fqn.rsplit(".", 1)[0]  # a class dependency holds what it was given
+        held = _held_by_class(index, cls_fqn, version, seen)
+        if held is not None:
+            return f"an instance of `{dep_fn.function.class_name}` holding `{held[0]}`, {held[1]}"
+    return None
+
+
+def _held_by_class(index: ProjectIndex, cls_fqn: str, version: tuple[int, int, int],
+                   seen: frozenset[str]) -> tuple[str, str] | None:  # fmt: skip
+    """(name, reason) of what an instance holds that dies with the request: an injected class
+    attribute (``db: Session = Depends(get_db)`` in a class-based view) or an ``__init__`` dependency."""
+    for owner in index.mro(cls_fqn):
+        if owner.startswith("ext:"):
+            continue
+        cmod, cls = index.classes[owner]
+        for p in cls.dependencies:  # type: ignore[attr-defined]
+            why = _closed_param(index, cmod, None, p, version, seen)
+            if why is not None:
+                return p.name, why
+        init = index.functions.get(f"{owner}.__init__")
+        if init is not None:
+            held = {k: v for k, v in closed_values(index, init, version, seen).items() if k != "self"}
+            if held:
+                return next(iter(held.items()))
+    return None
 
 
 def request_params(index: ProjectIndex, scoped: Scoped) -> set[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from bgtask_lint.analysis.tasks import TaskSite
 from bgtask_lint.models import Diagnostic, Fix
 from bgtask_lint.rules import Context, Rule
 
@@ -68,8 +69,12 @@ class BackgroundTaskWithoutErrorHandling(Rule):
 
     ## Fix safety
     Unsafe: wrapping the task body in `try/except Exception: logger.exception(...)` changes what
-    happens on failure (the later tasks now run). Offered when the task function is defined in the
-    same module as the `add_task` call.
+    happens on failure (the later tasks now run). The fix edits the task function where it is
+    defined, in whichever module; when the function is also called directly (those callers expect
+    its errors), the task is wrapped where it is added instead. A library function handed straight to the task
+    (`add_task(requests.post, url)`) is wrapped in a small module-level function that logs its
+    errors (`_post_in_background`), or, for a method of a local object, in one `_logged_task`
+    helper that takes the callable first.
 
     ## References
     - https://www.starlette.io/background/
@@ -96,19 +101,29 @@ class BackgroundTaskWithoutErrorHandling(Rule):
                 label = site.value[4:].replace("()", "") if site.value else "the task"
                 message = (f"background task `{label}` ({kind.category}) runs without error handling; "
                            "if it raises, the error only reaches the server log and later tasks are skipped")  # fmt: skip
-                yield self.report(site.owner.module, site.call, message, function=site.owner.fqn,
-                                  no_fix_reason="the task is a library function; wrap it in a function that handles its errors")  # fmt: skip
+                fix = _wrap_call(site, label, not kind.sync)
+                reason = None if fix else "the task is not a named function; wrap it in a function that handles its errors"
+                yield self.report(site.owner.module, site.call, message, fix=fix, no_fix_reason=reason,
+                                  function=site.owner.fqn)  # fmt: skip
                 continue
             if chain is None:
                 continue
             fix, reason = None, None
             if site.task.function.is_lambda:
                 reason = "the task is a lambda; move its body into a function that handles its errors"
-            elif site.task.module.path != site.owner.module.path or not site.task.function.calls:
-                reason = "the task function is defined in another module"
+            elif not site.task.function.calls:
+                reason = "the task function makes no call to wrap"
+            elif index.called_directly(site.task.fqn):
+                # its other callers expect its errors: wrap the call where the task is added instead
+                fix = _wrap_call(site, site.task_label(), site.task.function.is_async)
+                if fix is None:
+                    reason = (f"`{site.task_label()}` is also called directly, and those callers expect its errors; "
+                              "wrap it in a task function that handles them")
             else:
                 first = min(c.ordinal for c in site.task.function.calls)
-                fix = Fix("unsafe", f"Wrap `{site.task_label()}` in try/except that logs the error", "wrap-try", first)
+                other = site.task.module.path if site.task.module.path != site.owner.module.path else None
+                fix = Fix("unsafe", f"Wrap `{site.task_label()}` in try/except that logs the error" + (
+                    f" (in {other})" if other else ""), "wrap-try", first, path=other)  # fmt: skip
             message = (
                 f"background task `{site.task_label()}`{where} does fallible work outside any try/except: "
                 f"{chain.render()} ({chain.category}); if it raises, the error only reaches the server log "
@@ -116,3 +131,11 @@ class BackgroundTaskWithoutErrorHandling(Rule):
             )
             yield self.report(site.owner.module, site.call, message, fix=fix, no_fix_reason=reason,
                               chain=chain.steps, function=site.owner.fqn)  # fmt: skip
+
+
+def _wrap_call(site: TaskSite, label: str, is_async: bool) -> Fix | None:
+    """Hand the task to a small function that logs its errors, where the task is added."""
+    if site.func is None or not site.func.ref or site.func.keyword is not None or site.call.args[:1] != (site.func,):
+        return None
+    return Fix("unsafe", f"Wrap `{label}` in a function that logs its errors",
+               "wrap-call-async" if is_async else "wrap-call", site.call.ordinal)  # fmt: skip

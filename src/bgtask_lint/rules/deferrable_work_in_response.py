@@ -73,9 +73,14 @@ class DeferrableWorkInResponse(Rule):
 
     ## Fix safety
     Unsafe: the work then runs after the response, so its errors no longer reach the client and
-    the client can no longer rely on it having happened. No fix is offered when the call depends on
-    something that dies with the request (a `with` resource, an `UploadFile`, the `Request`, a
-    `yield` dependency your FastAPI version closes early), or sits inside an expression or a `try`.
+    the client can no longer rely on it having happened; nothing else changes. No fix is offered
+    when the call depends on something that dies with the request (a `with` resource, an
+    `UploadFile`, the `Request`, a `yield` dependency your FastAPI version closes early, or a class
+    dependency or class-based view holding one), sits inside an expression, a `try` body, an
+    `except` or a `finally` clause, is followed by a log line that reports it done, or calls an
+    `async def` helper that blocks. A fix never leaves a finding it cannot fix: a moved library
+    call is then wrapped so its errors are logged (BGT201's fix), and a project function that others
+    also call directly and that does not handle its errors is not moved.
 
     ## References
     - https://fastapi.tiangolo.com/tutorial/background-tasks/

@@ -1,0 +1,87 @@
+"""Where a fix's new import goes: its section (as isort and ruff order them), in order where the
+section was sorted, so that ``ruff check --select I`` has nothing new to say about fixed code."""
+
+from __future__ import annotations
+
+import sys
+
+import libcst as cst
+
+from bgtask_lint.summarize import dotted
+
+FUTURE, STDLIB, THIRD_PARTY, FIRST_PARTY, LOCAL = range(5)
+_STDLIB = frozenset(sys.stdlib_module_names)
+
+
+def add_import(module: cst.Module, code: str, first_party: frozenset[str] = frozenset()) -> cst.Module:
+    """``module`` with the import statement ``code`` in the leading import block: in the group of its
+    section (sorted in when that group is sorted, else last), or as a new group between the sections
+    before and after it, blank lines around."""
+    new = cst.parse_statement(code, module.config_for_parsing)
+    body = list(module.body)
+    start = 1 if body and _is_docstring(body[0]) else 0
+    end = start
+    while end < len(body) and _is_import(body[end]):
+        end += 1
+    block = body[start:end]
+    want = _section(new, first_party)
+    sections = [_section(s, first_party) for s in block]
+    same = [i for i, section in enumerate(sections) if section == want]
+    if same:
+        lo, hi = same[0], same[-1]
+        keys = [_sort_key(s) for s in block[lo : hi + 1]]
+        at = hi + 1
+        if keys == sorted(keys):
+            at = lo + next((i for i, key in enumerate(keys) if key > _sort_key(new)), len(keys))
+        if at == lo:  # the group's new first line takes over the lines before the group
+            new = new.with_changes(leading_lines=block[lo].leading_lines)
+            block[lo] = block[lo].with_changes(leading_lines=())
+    else:
+        at = next((i for i, section in enumerate(sections) if section > want), len(block))
+        if at == 0 and block:
+            new = new.with_changes(leading_lines=block[0].leading_lines)
+            block[0] = block[0].with_changes(leading_lines=[cst.EmptyLine()])
+        elif at == 0 and end < len(body):  # a module without imports: its code moves down
+            gap = 2 if isinstance(body[end], (cst.FunctionDef, cst.ClassDef)) else 1
+            new = new.with_changes(leading_lines=body[end].leading_lines)
+            body[end] = body[end].with_changes(leading_lines=[cst.EmptyLine()] * gap)
+        elif at > 0:
+            new = new.with_changes(leading_lines=[cst.EmptyLine()])
+            if at < len(block) and not block[at].leading_lines:
+                block[at] = block[at].with_changes(leading_lines=[cst.EmptyLine()])
+    block.insert(at, new)
+    return module.with_changes(body=[*body[:start], *block, *body[end:]])
+
+
+def _is_docstring(stmt: cst.CSTNode) -> bool:
+    return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, cst.SimpleString))  # fmt: skip
+
+
+def _is_import(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)
+
+
+def _section(stmt: cst.CSTNode, first_party: frozenset[str]) -> int:
+    small = stmt.body[0]  # type: ignore[attr-defined]
+    if isinstance(small, cst.ImportFrom):
+        if small.relative:
+            return LOCAL
+        name = dotted(small.module) or ""
+    else:
+        name = dotted(small.names[0].name) or ""
+    top = name.split(".")[0]
+    if top == "__future__":
+        return FUTURE
+    if top in _STDLIB:
+        return STDLIB
+    return FIRST_PARTY if top in first_party else THIRD_PARTY
+
+
+def _sort_key(stmt: cst.CSTNode) -> tuple[bool, str]:
+    """isort's and ruff's default order in a section: ``import x`` lines first, then ``from x import``,
+    each by module name, case folded."""
+    small = stmt.body[0]  # type: ignore[attr-defined]
+    if isinstance(small, cst.ImportFrom):
+        return True, ("." * len(small.relative) + (dotted(small.module) or "")).lower()
+    return False, (dotted(small.names[0].name) or "").lower()
