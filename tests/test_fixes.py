@@ -677,7 +677,7 @@ def test_upload_file_move_depends_on_the_fastapi_version(tmp_path: Path, version
     result = run([path], config, use_cache=False, project_root=tmp_path)
     assert [d.code for d in result.diagnostics if d.code == "BGT101"] == ["BGT101"]
     outcome = apply_fixes(result, config, unsafe=True, write=False, use_cache=False, project_root=tmp_path)
-    assert ("background_tasks.add_task(store, file)" in outcome.sources.get(str(path), "")) is moved
+    assert ("background_tasks.add_task(_store_in_background, file)" in outcome.sources.get(str(path), "")) is moved
 
 
 @pytest.mark.parametrize(
@@ -744,7 +744,7 @@ def test_a_class_dependency_holding_a_closed_session_is_not_moved(tmp_path: Path
     if not moved:
         assert finding.no_fix_reason and "`service` is an instance of `RunService` holding `db`" in finding.no_fix_reason
     outcome = apply_fixes(result, config, unsafe=True, write=False, use_cache=False, project_root=tmp_path)
-    assert ("background_tasks.add_task(service.record, run_id)" in outcome.sources.get(str(path), "")) is moved
+    assert ("background_tasks.add_task(_logged_task, service.record, run_id)" in outcome.sources.get(str(path), "")) is moved
 
 
 def _ruff(text: str, root: Path) -> list[str]:
@@ -766,3 +766,148 @@ def test_fixed_code_gives_ruff_nothing_new(case: Path, tmp_path: Path) -> None:
     before = _ruff(case.read_text(), tmp_path)
     after = _ruff(case.with_suffix(".fixed.py").read_text(), tmp_path)
     assert Counter(after) - Counter(before) == Counter(), (before, after)
+
+
+def _package(tmp_path: Path, handler: str, mail: str) -> tuple[Path, Path]:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "mail.py").write_text(textwrap.dedent(mail))
+    (app / "main.py").write_text(textwrap.dedent(handler))
+    return app / "main.py", app / "mail.py"
+
+
+MAIL = """\
+    import smtplib
+
+
+    def send_welcome(to: str) -> None:
+        with smtplib.SMTP("localhost") as smtp:
+            smtp.sendmail("hi@example.com", [to], "Welcome!")
+    """
+
+
+def test_a_task_defined_in_another_module_is_wrapped_where_it_is_added(tmp_path: Path) -> None:
+    main, mail = _package(tmp_path, """\
+        from fastapi import FastAPI
+
+        from app.mail import send_welcome
+
+        app = FastAPI()
+
+
+        @app.post("/signup")
+        def signup(email: str):
+            send_welcome(email)
+            return {"ok": True}
+        """, MAIL)  # fmt: skip
+    outcome = apply_fixes(run([tmp_path], Config(), use_cache=False, project_root=tmp_path), Config(), unsafe=True,
+                          write=False, use_cache=False, project_root=tmp_path)  # fmt: skip
+    assert str(mail) not in outcome.sources  # a function of another module is left alone
+    fixed = outcome.sources[str(main)]
+    assert "background_tasks.add_task(_send_welcome_in_background, email)" in fixed
+    assert fixed.startswith("import logging\n\nfrom fastapi import BackgroundTasks, FastAPI\n\nfrom app.mail import send_welcome\n")
+    assert outcome.result.diagnostics == []  # the move's BGT201 was fixed too
+
+
+def test_a_task_that_others_call_directly_is_wrapped_where_it_is_added(tmp_path: Path) -> None:
+    main, mail = _package(tmp_path, """\
+        from fastapi import FastAPI
+
+        from app.mail import send_welcome
+
+        app = FastAPI()
+
+
+        @app.post("/signup")
+        def signup(email: str):
+            send_welcome(email)
+            return {"ok": True}
+
+
+        def resend(email: str) -> None:
+            send_welcome(email)  # a caller that expects its errors
+        """, MAIL)  # fmt: skip
+    outcome = apply_fixes(run([tmp_path], Config(), use_cache=False, project_root=tmp_path), Config(), unsafe=True,
+                          write=False, use_cache=False, project_root=tmp_path)  # fmt: skip
+    assert str(mail) not in outcome.sources  # its body is left alone
+    fixed = outcome.sources[str(main)]
+    assert "def _send_welcome_in_background(*args, **kwargs):" in fixed
+    assert "background_tasks.add_task(_send_welcome_in_background, email)" in fixed
+    assert outcome.result.diagnostics == []
+
+
+def test_wrap_try_reuses_an_imported_logging_module() -> None:
+    src = textwrap.dedent(
+        """
+        import logging as log
+        import smtplib
+
+
+        def send(to):
+            smtplib.SMTP().sendmail(to)
+            log.info("sent")
+        """
+    )
+    out = fixed(src, "wrap-try", "smtplib.SMTP(")
+    assert out.count("import logging") == 1 and "logger = log.getLogger(__name__)" in out
+
+
+def test_a_generic_wrapper_keeps_one_argument_per_line() -> None:
+    src = textwrap.dedent(
+        """
+        import logging
+
+        logger = logging.getLogger(__name__)
+
+
+        def h(tasks, smtp, to):
+            tasks.add_task(
+                smtp.sendmail,
+                to,
+            )
+        """
+    )
+    out = fixed(src, "wrap-call", "tasks.add_task(")
+    assert "tasks.add_task(\n        _logged_task,\n        smtp.sendmail,\n        to,\n    )" in out
+
+
+def test_an_import_the_move_made_unused_is_removed_and_the_blank_lines_stay() -> None:
+    src = textwrap.dedent(
+        '''\
+        """Routes."""
+
+        import asyncio
+        import sys
+
+        from fastapi import BackgroundTasks
+
+
+        async def h(tasks: BackgroundTasks):
+            asyncio.create_task(notify(1))
+            print(sys.argv)
+        '''
+    )
+    out = fixed(src, "move", "asyncio.create_task(")
+    assert out.startswith('"""Routes."""\n\nimport sys\n\nfrom fastapi import BackgroundTasks\n')
+    assert "tasks.add_task(notify, 1)" in out
+
+
+def test_a_multi_line_create_task_is_moved_at_its_own_indentation() -> None:
+    src = textwrap.dedent(
+        """
+        import asyncio
+
+        from fastapi import BackgroundTasks
+
+
+        async def h(tasks: BackgroundTasks):
+            asyncio.create_task(
+                notify(
+                    1, 2
+                )
+            )
+        """
+    )
+    out = fixed(src, "move", "asyncio.create_task(")
+    assert "    tasks.add_task(\n        notify,\n        1, 2\n    )\n" in out

@@ -85,3 +85,50 @@ def _sort_key(stmt: cst.CSTNode) -> tuple[bool, str]:
     if isinstance(small, cst.ImportFrom):
         return True, ("." * len(small.relative) + (dotted(small.module) or "")).lower()
     return False, (dotted(small.names[0].name) or "").lower()
+
+
+def drop_unused(module: cst.Module, names: set[str]) -> cst.Module:
+    """``module`` without the top-level imports of ``names`` that nothing reads any more (a fix removed
+    their last use); a removed statement's leading lines (a blank line after the docstring) stay."""
+    used = _names_read(module)
+    body = list(module.body)
+    out: list[cst.BaseStatement] = []
+    carry: tuple[cst.EmptyLine, ...] | None = None
+    for stmt in body:
+        if carry is not None:
+            stmt = stmt.with_changes(leading_lines=carry)
+            carry = None
+        if _is_import(stmt) and len(stmt.body) == 1:  # type: ignore[attr-defined]
+            small = stmt.body[0]  # type: ignore[attr-defined]
+            if not isinstance(small.names, cst.ImportStar):
+                keep = [a for a in small.names if _bound(a) not in names or _bound(a) in used]
+                if not keep:
+                    carry = tuple(stmt.leading_lines)
+                    continue
+                if len(keep) != len(small.names):
+                    keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                    stmt = stmt.with_changes(body=[small.with_changes(names=keep)])
+        out.append(stmt)
+    return module.with_changes(body=out)
+
+
+def _bound(alias: cst.ImportAlias) -> str:
+    return (alias.evaluated_alias or alias.evaluated_name).split(".")[0]
+
+
+def _names_read(module: cst.Module) -> set[str]:
+    """Every plain name the module reads outside its import statements."""
+    found: set[str] = set()
+
+    class Names(cst.CSTVisitor):
+        def visit_Import(self, node: cst.Import) -> bool:
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            found.add(node.value)
+
+    module.visit(Names())
+    return found

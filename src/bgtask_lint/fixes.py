@@ -22,13 +22,12 @@ from typing import Any
 
 import libcst as cst
 from libcst.codemod import CodemodContext, ContextAwareTransformer
-from libcst.codemod.visitors import RemoveImportsVisitor
 
 from bgtask_lint.analysis.calls import SPAWNER_NAMES
 from bgtask_lint.config import Config
 from bgtask_lint.engine import Result, run
 from bgtask_lint.fingerprint import code_digest
-from bgtask_lint.fix_imports import add_import
+from bgtask_lint.fix_imports import add_import, drop_unused
 from bgtask_lint.models import Diagnostic, Fix, Location
 from bgtask_lint.models import Edit as ModelEdit
 from bgtask_lint.project import lookup_stack_bytes, run_deep
@@ -136,6 +135,23 @@ def _names_in(node: cst.CSTNode) -> set[str]:
     return out
 
 
+def _relaid(inner: cst.Call, outer: cst.Call) -> cst.Call:
+    """``inner`` laid out as ``outer`` was, when ``outer`` spans lines (``create_task(`` on one line,
+    ``f(...)`` on the next): the arguments of ``add_task(f, ...)`` stand at the outer call's indentation."""
+    ws = outer.whitespace_before_args
+    if not isinstance(ws, cst.ParenthesizedWhitespace) or not inner.args or not outer.args:
+        return inner
+    wrapped = outer.args[0]
+    closing = wrapped.comma.whitespace_after if isinstance(wrapped.comma, cst.Comma) else wrapped.whitespace_after_arg
+    args = [a.with_changes(comma=a.comma.with_changes(whitespace_after=ws))
+            if isinstance(a.comma, cst.Comma) and isinstance(a.comma.whitespace_after, cst.ParenthesizedWhitespace) else a
+            for a in inner.args]  # fmt: skip
+    last = args[-1]
+    args[-1] = (last.with_changes(comma=last.comma.with_changes(whitespace_after=closing)) if isinstance(last.comma, cst.Comma)
+                else last.with_changes(whitespace_after_arg=closing))  # fmt: skip
+    return inner.with_changes(args=args, whitespace_before_args=ws)
+
+
 def _callable_first(call: cst.Call) -> list[cst.Arg]:
     """``f(a, k=1)`` -> the arguments ``f, a, k=1``; a multi-line call stays multi-line."""
     ws = call.whitespace_before_args
@@ -237,8 +253,9 @@ class _Planner:
         if any(isinstance(a, (cst.Lambda, cst.ClassDef)) for a in target.ancestors[func_i:]):
             raise FixError("the call is not directly in the handler")
         bt = self._background_tasks(target.ancestors[func_i])  # type: ignore[arg-type]
-        add = cst.Call(cst.Attribute(cst.Name(bt), cst.Name("add_task")), _callable_first(moved),
-                       whitespace_before_args=moved.whitespace_before_args)  # fmt: skip
+        layout = moved if moved is target.call else _relaid(moved, target.call)
+        add = cst.Call(cst.Attribute(cst.Name(bt), cst.Name("add_task")), _callable_first(layout),
+                       whitespace_before_args=layout.whitespace_before_args)  # fmt: skip
         self.edit(stmt, lambda old: cst.Expr(add, semicolon=old.semicolon))  # type: ignore[attr-defined]
 
     def _is_bt(self, ann: cst.BaseExpression) -> bool:
@@ -287,21 +304,6 @@ class _Planner:
     def import_(self, code: str) -> None:
         """Add an import statement in its section of the module's import block."""
         self.edit(self.module, lambda m: add_import(m, code, self.first_party))  # type: ignore[arg-type]
-
-    def unused_imports(self) -> None:
-        """Ask libcst to remove the imports of dropped names once nothing uses them."""
-        for stmt in self.module.body:
-            for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
-                if isinstance(small, cst.Import):
-                    for alias in small.names:
-                        name = dotted(alias.name) or ""
-                        if (alias.evaluated_alias or name.split(".")[0]) in self.dropped:
-                            RemoveImportsVisitor.remove_unused_import(self.context, name, asname=alias.evaluated_alias)
-                elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar) and small.module:
-                    for alias in small.names:
-                        if (alias.evaluated_alias or alias.evaluated_name) in self.dropped:
-                            RemoveImportsVisitor.remove_unused_import(
-                                self.context, dotted(small.module) or "", alias.evaluated_name, alias.evaluated_alias)
 
     # ---- unwrap-task: ``add_task(f(x))`` -> ``add_task(f, x)``
     # ---- drop-await: ``await t.add_task(...)`` -> ``t.add_task(...)``
@@ -372,7 +374,7 @@ class _Planner:
             self.edit(first.value, lambda old: cst.Name(name))  # type: ignore[union-attr]
         else:
             self.edit(target.call, lambda old: old.with_changes(  # type: ignore[attr-defined]
-                args=[cst.Arg(cst.Name(name), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), *old.args]))
+                args=[cst.Arg(cst.Name(name), comma=cst.Comma(whitespace_after=_arg_gap(old))), *old.args]))
 
     def _logger(self) -> str:
         if self.logger is not None:
@@ -390,10 +392,22 @@ class _Planner:
                 if found is not None:
                     self.logger = found
                     return found
-        self.import_("import logging\n")
-        self.edit(self.module, _insert_logger)
+        logging = self._imported_module("logging")
+        if logging is None:
+            self.import_("import logging\n")
+        self.edit(self.module, lambda m: _insert_logger(m, logging or "logging"))
         self.logger = "logger"
         return "logger"
+
+    def _imported_module(self, name: str) -> str | None:
+        """The local name of ``import name`` (or ``import name as x``) at module level, if any."""
+        for stmt in self.module.body:
+            for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+                if isinstance(small, cst.Import):
+                    for alias in small.names:
+                        if dotted(alias.name) == name:
+                            return alias.evaluated_alias or name
+        return None
 
 
 def _import_key(name: str) -> tuple[int, str]:
@@ -436,6 +450,15 @@ def _wrapped(body: cst.BaseSuite, handler_line: str) -> cst.BaseSuite:
     return body.with_changes(body=[*doc, wrapped])
 
 
+def _arg_gap(call: cst.Call) -> cst.BaseParenthesizableWhitespace:
+    """The whitespace between a call's arguments: a line break where they stand one per line."""
+    first = call.args[0] if call.args else None
+    if first is not None and isinstance(first.comma, cst.Comma) and isinstance(first.comma.whitespace_after,
+                                                                              cst.ParenthesizedWhitespace):  # fmt: skip
+        return first.comma.whitespace_after
+    return cst.SimpleWhitespace(" ")
+
+
 def _module_names(module: cst.Module) -> set[str]:
     """Names bound at module level: imports, assignments, functions and classes."""
     out: set[str] = set()
@@ -461,14 +484,14 @@ def _insert_before(module: cst.Module, top: cst.FunctionDef | cst.ClassDef, new:
     return module.with_changes(body=body)
 
 
-def _insert_logger(module: cst.CSTNode) -> cst.CSTNode:
+def _insert_logger(module: cst.CSTNode, logging: str = "logging") -> cst.CSTNode:
     """``logger = logging.getLogger(__name__)`` after the last top-level import (or the docstring)."""
     assert isinstance(module, cst.Module)
     body = list(module.body)
     imports = [i for i, s in enumerate(body) if isinstance(s, cst.SimpleStatementLine)
                and all(isinstance(x, (cst.Import, cst.ImportFrom)) for x in s.body)]  # fmt: skip
     at = imports[-1] + 1 if imports else int(bool(body) and _is_docstring(body[0]))
-    line = cst.parse_statement("logger = logging.getLogger(__name__)\n", module.config_for_parsing)
+    line = cst.parse_statement(f"logger = {logging}.getLogger(__name__)\n", module.config_for_parsing)
     if at < len(body) and not body[at].leading_lines:
         gap = 2 if isinstance(body[at], (cst.FunctionDef, cst.ClassDef)) else 1
         body[at] = body[at].with_changes(leading_lines=[cst.EmptyLine()] * gap)
@@ -527,8 +550,7 @@ def _fix_module(source: str, fixes: Sequence[Fix],
         return source, [], failed
     new = module.visit(_Rewriter(context, planner.edits))
     if planner.dropped:
-        planner.unused_imports()
-        new = RemoveImportsVisitor(context).transform_module(new)
+        new = drop_unused(new, planner.dropped)
     code = new.code
     try:
         cst.parse_module(code)
@@ -687,16 +709,10 @@ def first_party_names(result: Result) -> frozenset[str]:
 
 
 def _applicable(result: Result, unsafe: bool) -> dict[str, list[Diagnostic]]:
-    """The findings whose fix applies, by the file the fix edits; one per fix (tasks that several
-    handlers schedule share one wrap)."""
     out: dict[str, list[Diagnostic]] = defaultdict(list)
-    seen: set[tuple[str, str, int]] = set()
     for d in result.diagnostics:
         if d.fix is not None and (d.fix.applicability == "safe" or unsafe):
-            path = d.fix.path or d.path
-            if (path, d.fix.kind, d.fix.target) not in seen:
-                seen.add((path, d.fix.kind, d.fix.target))
-                out[path].append(d)
+            out[d.path].append(d)
     return out
 
 
@@ -789,7 +805,7 @@ def with_edits(result: Result, cache: Any = None, unsafe: bool = True) -> Result
     fix is the slowest part of reporting, and unchanged files need it only once."""
     by_path: dict[str, list[Diagnostic]] = defaultdict(list)
     for d in result.diagnostics:
-        by_path[d.fix.path if d.fix is not None and d.fix.path else d.path].append(d)
+        by_path[d.path].append(d)
     out = []
     first_party = first_party_names(result)
     for path, diags in by_path.items():
@@ -835,7 +851,7 @@ def add_noqa_comments(result: Result) -> int:
 
     by_path: dict[str, list[Diagnostic]] = defaultdict(list)
     for d in result.diagnostics:
-        by_path[d.fix.path if d.fix is not None and d.fix.path else d.path].append(d)
+        by_path[d.path].append(d)
     changed = 0
     for path, diags in sorted(by_path.items()):
         try:

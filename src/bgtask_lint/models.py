@@ -47,8 +47,6 @@ class Fix:
     kind: str
     target: int
     edits: tuple[Edit, ...] = ()
-    path: str | None = None
-    """The file the fix edits when it is not the finding's (a task function defined in another module)."""
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,7 @@ def _diagnostic_text(d: Diagnostic, report: Report, lines: list[str], full: bool
             out.append(Text.assemble("  = ", ("note", "bold"), f": no fix offered: {d.no_fix_reason}"))
         if d.chain:
             out.append(Text.assemble("  = ", ("chain", "bold"), ": " + " -> ".join(d.chain)))
-    if show_fixes and d.fix is not None and d.fix.edits and lines and not d.fix.path:
+    if show_fixes and d.fix is not None and d.fix.edits and lines:
         out += _fix_diff(d.fix.edits, lines)
     return [*out, Text()] if full else out
 
@@ -303,7 +303,7 @@ def _ruff_json(report: Report) -> list[dict[str, Any]]:
         if d.fix is not None:
             edits = [
                 {"content": e.content, "end_location": _loc(e.end_location), "location": _loc(e.location)}
-                for e in (d.fix.edits if not d.fix.path else ())  # ruff's edits are the finding's file's
+                for e in d.fix.edits
             ]
             fix = {"applicability": d.fix.applicability, "edits": edits, "message": d.fix.message}
         item = {
@@ -412,7 +412,7 @@ def _sarif_result(d: Diagnostic, root: str, rule_index: Mapping[str, int]) -> di
             {"deletedRegion": _region(e.location, e.end_location), "insertedContent": {"text": e.content}}
             for e in d.fix.edits
         ]
-        change = {"artifactLocation": _artifact(d.fix.path, root) if d.fix.path else artifact, "replacements": replacements}
+        change = {"artifactLocation": artifact, "replacements": replacements}
         result["fixes"] = [{"description": {"text": d.fix.message}, "artifactChanges": [change]}]
     return result
 

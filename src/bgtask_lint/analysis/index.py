@@ -11,7 +11,6 @@ from __future__ import annotations
 import builtins
 import heapq
 import os
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -575,15 +574,6 @@ class ProjectIndex:
                 rows.append((call, value, kind, callee.fqn if callee is not None and callee.fqn != fqn else None))
             self._edge_memo[fqn] = rows
         return rows
-
-    @cached_property
-    def _called(self) -> Counter[str]:
-        """How many call sites of the universe call each project function directly (not handed to a task)."""
-        return Counter(callee for fqn in self._universe for _, _, _, callee in self._edges_of(fqn) if callee)
-
-    def called_directly(self, fqn: str) -> bool:
-        """Some code calls the function itself: changing its body changes what those callers see."""
-        return self._called[fqn] > 0
 
     def in_focus(self, path: str) -> bool:
         return self.focus is None or path in self.focus

@@ -62,6 +62,8 @@ def deferrable_work(index: ProjectIndex, pf: PathFunction, call: CallSite) -> Ch
     kind = index.call_kind(s.module, s.function, call, value)
     if kind is not None and not kind.sync and not call.awaited:
         return None  # a coroutine that is never awaited does no work here
+    if _receiver_used_later(pf, call):
+        return None  # ``conn.request(...)`` then ``conn.getresponse()``: a step of what follows
     chain = index.chain_for(index.deferrable, s.module, s.function, call, _deferrable_leaf)
     if chain is None:
         return None
@@ -103,6 +105,15 @@ def _response_names_target(index: ProjectIndex, pf: PathFunction, call: CallSite
     elif "." in call.callee:
         targets.add(call.callee.split(".")[0].removesuffix("()").removesuffix("[]"))  # ``path.write_text(...)``
     return bool(targets & local & set(fn.return_names))
+
+
+def _receiver_used_later(pf: PathFunction, call: CallSite) -> bool:
+    """The call is a method of a local object that a later statement reads again."""
+    head, dot, _ = call.callee.partition(".")
+    fn = pf.scoped.function
+    if not dot or head.endswith(("()", "[]")) or head not in dict(fn.bindings):
+        return False
+    return any(name == head and at > call.line_hint for name, at in fn.reads)
 
 
 def _deferrable_leaf(kind, call: CallSite) -> bool:

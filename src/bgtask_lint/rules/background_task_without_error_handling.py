@@ -69,12 +69,12 @@ class BackgroundTaskWithoutErrorHandling(Rule):
 
     ## Fix safety
     Unsafe: wrapping the task body in `try/except Exception: logger.exception(...)` changes what
-    happens on failure (the later tasks now run). The fix edits the task function where it is
-    defined, in whichever module; when the function is also called directly (those callers expect
-    its errors), the task is wrapped where it is added instead. A library function handed straight to the task
-    (`add_task(requests.post, url)`) is wrapped in a small module-level function that logs its
-    errors (`_post_in_background`), or, for a method of a local object, in one `_logged_task`
-    helper that takes the callable first.
+    happens on failure (the later tasks now run). A task function defined inside the function that
+    schedules it is wrapped itself; a module-level one is left alone, since other code may call it
+    and expect its errors, and the task is wrapped where it is added, in a small module-level
+    function that logs its errors (`_send_email_in_background`). A library function handed straight to the task
+    (`add_task(requests.post, url)`) is wrapped the same way (`_post_in_background`), or, for a
+    method of a local object, handed to one `_logged_task` helper that takes the callable first.
 
     ## References
     - https://www.starlette.io/background/
@@ -113,17 +113,16 @@ class BackgroundTaskWithoutErrorHandling(Rule):
                 reason = "the task is a lambda; move its body into a function that handles its errors"
             elif not site.task.function.calls:
                 reason = "the task function makes no call to wrap"
-            elif index.called_directly(site.task.fqn):
-                # its other callers expect its errors: wrap the call where the task is added instead
+            elif site.task.function.parent and site.task.module.path == site.owner.module.path:
+                # a function defined inside the code that schedules it: nothing else can call it
+                first = min(c.ordinal for c in site.task.function.calls)
+                fix = Fix("unsafe", f"Wrap `{site.task_label()}` in try/except that logs the error", "wrap-try", first)
+            else:
+                # other code may call the function and expect its errors (callers in files no route
+                # reaches are not even summarised): leave its body alone and wrap the task where it is added
                 fix = _wrap_call(site, site.task_label(), site.task.function.is_async)
                 if fix is None:
-                    reason = (f"`{site.task_label()}` is also called directly, and those callers expect its errors; "
-                              "wrap it in a task function that handles them")
-            else:
-                first = min(c.ordinal for c in site.task.function.calls)
-                other = site.task.module.path if site.task.module.path != site.owner.module.path else None
-                fix = Fix("unsafe", f"Wrap `{site.task_label()}` in try/except that logs the error" + (
-                    f" (in {other})" if other else ""), "wrap-try", first, path=other)  # fmt: skip
+                    reason = "wrap the task in a function of this module that handles its errors"
             message = (
                 f"background task `{site.task_label()}`{where} does fallible work outside any try/except: "
                 f"{chain.render()} ({chain.category}); if it raises, the error only reaches the server log "
