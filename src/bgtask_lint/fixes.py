@@ -199,6 +199,7 @@ class _Planner:
         self.dropped: set[str] = set()
         #: library callables already wrapped in this module -> the wrapper's name
         self.wrappers: dict[str, str] = {}
+        self.any_name: str | None = None
         self.edits: dict[int, list[Edit]] = defaultdict(list)
         self.bt_names: dict[int, str] = {}
         self.logger: str | None = None
@@ -362,11 +363,12 @@ class _Planner:
             while name in taken:
                 name += "_"
             self.wrappers[key] = name
-            logger = self._logger()
-            params, callee, label = ("*args, **kwargs", ref, f'"background task {ref} failed"') if named else (
-                "task, *args, **kwargs", "task", '"background task %s failed", getattr(task, "__qualname__", task)')
+            logger, any_ = self._logger(), self._typing_any()
+            params = f"*args: {any_}, **kwargs: {any_}"
+            params, callee, label = (params, ref, f'"background task {ref} failed"') if named else (
+                f"task: {any_}, {params}", "task", '"background task %s failed", getattr(task, "__qualname__", task)')
             head, call = ("async def", f"await {callee}") if is_async else ("def", callee)
-            code = (f"{head} {name}({params}):\n    try:\n        {call}(*args, **kwargs)\n"
+            code = (f"{head} {name}({params}) -> None:\n    try:\n        {call}(*args, **kwargs)\n"
                     f"    except Exception:\n        {logger}.exception({label})\n")
             wrapper = cst.parse_statement(code, self.module.config_for_parsing)
             self.edit(self.module, lambda m: _insert_before(m, top, wrapper))  # type: ignore[arg-type]
@@ -398,6 +400,30 @@ class _Planner:
         self.edit(self.module, lambda m: _insert_logger(m, logging or "logging"))
         self.logger = "logger"
         return "logger"
+
+    def _typing_any(self) -> str:
+        """How the module spells ``typing.Any`` (imported when needed, merged into ``from typing import``),
+        so that the generated wrappers pass strict type checkers."""
+        if self.any_name is None:
+            self.any_name = "Any"
+            from_typing = None
+            for stmt in self.module.body:
+                for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+                    if isinstance(small, cst.ImportFrom) and not small.relative and dotted(small.module) == "typing" \
+                            and not isinstance(small.names, cst.ImportStar):  # fmt: skip
+                        from_typing = from_typing or small
+                        for alias in small.names:
+                            if alias.evaluated_name == "Any":
+                                self.any_name = alias.evaluated_alias or "Any"
+                                return self.any_name
+            typing = self._imported_module("typing")
+            if typing is not None and from_typing is None:
+                self.any_name = f"{typing}.Any"
+            elif from_typing is not None:
+                self.edit(from_typing, lambda node: _with_name(node, "Any"))  # type: ignore[arg-type]
+            else:
+                self.import_("from typing import Any\n")
+        return self.any_name
 
     def _imported_module(self, name: str) -> str | None:
         """The local name of ``import name`` (or ``import name as x``) at module level, if any."""

@@ -8,6 +8,8 @@ from bgtask_lint.analysis.tasks import UPLOAD_FILE, closed_values
 from bgtask_lint.models import RETURNS_VALUE, UPLOAD_READ, CallSite, Chain, Fix, Usage
 
 LOCAL_WORK = frozenset({FILE, SUBPROCESS})  # work on this machine, often a step the response builds on
+#: HTTP methods that change the state of the resource they name: their only effect is their purpose.
+STATE_CHANGES = frozenset({"delete", "put", "patch"})
 RAW_BODY = ("body", "stream", "form")
 HANDLE_ATTRIBUTES = frozenset({"file", "state", "stream", "body", "form", "json", "read", "session", "connection"})
 REQUEST_LIKE = ("fastapi.Request", "fastapi.WebSocket")
@@ -75,8 +77,8 @@ def deferrable_work(index: ProjectIndex, pf: PathFunction, call: CallSite) -> Ch
             return None
         if _response_names_target(index, pf, call, value):
             return None  # the response reports where it wrote: the client relies on it
-        if pf.route.method == "delete" and _only_effect(index, pf, call):
-            return None  # a DELETE endpoint whose only effect is this deletion: it exists to do it
+        if pf.role == "handler" and pf.route.method in STATE_CHANGES and _only_effect(index, pf, call):
+            return None  # the endpoint exists to make this change (delete the model, apply the edit)
         if _later_io(index, pf, call):
             return None  # a build step: what follows may read the file or rely on the process
         if callee is not None and returns_unseen_outcome(index, callee):
@@ -122,9 +124,10 @@ def _deferrable_leaf(kind, call: CallSite) -> bool:
 
 def _only_effect(index: ProjectIndex, pf: PathFunction, call: CallSite) -> bool:
     """The local work is the handler's only effect: nothing else it calls sends, persists or changes
-    state we cannot see (logging aside). In a DELETE endpoint the client asked for that change on this
-    server and expects it done when the response says so: it is the endpoint's purpose, not work to
-    defer. (Elsewhere a lone local write is often a side job: a report, a notification script.)"""
+    state we cannot see (logging aside). In a DELETE, PUT or PATCH endpoint the client asked for that
+    change on this server and expects it done when the response says so: it is the endpoint's
+    purpose, not work to defer. (A POST may be an action whose local work is a side job: a report,
+    a notification script; a GET's effects are never its purpose.)"""
     s = pf.scoped
     for other in s.function.calls:
         if other.ordinal == call.ordinal or other.lazy_init:

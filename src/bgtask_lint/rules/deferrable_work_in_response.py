@@ -23,8 +23,8 @@ class DeferrableWorkInResponse(Rule):
     slow work; writes of application state that later requests read (`json.dump` of a state file),
     which are persistence like a database write; a write whose target the response names (it
     returns the new file's name or a path built from it), or that later database work records; and
-    the local file work of a `DELETE` endpoint when it is the endpoint's only effect, because that
-    deletion is what the client asked for.
+    the local file work of a `DELETE`, `PUT` or `PATCH` endpoint when it is the endpoint's only
+    effect, because that change is what the client asked for.
 
     ## Why is this bad?
     The client waits for work whose result it never sees: an SMTP round trip or a webhook adds
