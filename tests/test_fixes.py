@@ -691,6 +691,7 @@ def test_upload_file_move_depends_on_the_fastapi_version(tmp_path: Path, version
         pytest.param("refuse_except_that_recovers", ["error handling in an except clause"], id="except that recovers"),
         pytest.param("refuse_log_after", ["logs its completion"], id="a log line announces the work"),
         pytest.param("refuse_async_helper_that_blocks", ["is `async def` and blocks"], id="async helper that blocks"),
+        pytest.param("refuse_task_that_blocks", ["blocks the event loop: as a background task"], id="create_task of a blocking coroutine"),
     ],
 )  # fmt: skip
 def test_refusals_say_why(case: str, reasons: list[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from bgtask_lint.analysis.requestpath import GUARDED, dying_values
 from bgtask_lint.analysis.tasks import is_spawner, task_is_kept
 from bgtask_lint.models import Diagnostic, Fix
 from bgtask_lint.rules import Context, Rule
@@ -78,16 +79,18 @@ class FireAndForgetTaskInHandler(Rule):
             for call in s.function.calls:
                 if not is_spawner(index, s, call) or task_is_kept(call):
                     continue
-                fix, reason = self._fix(index, pf, call)
+                fix, reason = self._fix(index, pf, call, ctx.version_for(s.module.path))
                 message = (f"task from `{call.callee.replace('()', '(...)')}(...)` in `{s.function.name}` is not kept: "
                            "it can be garbage-collected mid-run and its exception is never retrieved")  # fmt: skip
                 yield self.report(s.module, call, message, fix=fix, no_fix_reason=reason, function=s.fqn)
 
     @staticmethod
-    def _fix(index, pf, call) -> tuple[Fix | None, str | None]:
+    def _fix(index, pf, call, version) -> tuple[Fix | None, str | None]:  # type: ignore[no-untyped-def]
         s = pf.scoped
         if pf.route.websocket:
             return None, "background tasks do not run for WebSocket routes"
+        if call.guard:
+            return None, GUARDED[call.guard]
         if any(r.background is not None and not r.background.is_none for r in s.function.response_returns):
             return None, "the handler returns a Response with its own `background=`"
         arg = call.args[0] if call.args else None
@@ -97,4 +100,11 @@ class FireAndForgetTaskInHandler(Rule):
         kind = index.classify(index.resolve(s.module, s.function, arg.call))
         if (target is None or not target.function.is_async) and (kind is None or kind.sync):
             return None, "the argument is not a call of a coroutine function"
+        if target is not None and index.blocking.get(target.fqn) is not None:
+            return None, (f"`{target.function.name}` blocks the event loop: as a background task it would be "
+                          "reported as such (make it a plain `def`, or use async APIs in it, first)")
+        dead = dying_values(index, pf, version)
+        found = sorted(set(call.args[0].names) & set(dead))
+        if found:
+            return None, f"`{found[0]}` is {dead[found[0]]}"
         return Fix("unsafe", "Move the coroutine into `BackgroundTasks.add_task`", "move", call.ordinal), None
