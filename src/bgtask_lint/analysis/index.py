@@ -590,7 +590,7 @@ class ProjectIndex:
             scoped = self.functions[fqn]
             for call in scoped.function.calls:
                 for arg in call.args:
-                    ref = arg.partial_of or arg.ref
+                    ref = arg.partial_of or arg.ref or arg.call  # ``create_task(f(x))`` runs f later
                     value = f"fn:{scoped.module.module}.{arg.lambda_id}" if arg.lambda_id else (
                         self.resolve(scoped.module, scoped.function, ref) if ref else None)  # fmt: skip
                     task = self.dependency_function(value) if value else None
