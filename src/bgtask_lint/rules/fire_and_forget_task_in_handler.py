@@ -59,7 +59,10 @@ class FireAndForgetTaskInHandler(Rule):
     ## Fix safety
     Unsafe: the work then starts after the response instead of concurrently with it. Offered only
     when the argument is a call of a coroutine function, never in a WebSocket handler (background
-    tasks do not run there) nor in a handler that returns a Response with its own `background=`.
+    tasks do not run there) nor in a handler that returns a Response with its own `background=`;
+    not inside a `try` body, an `except` or a `finally` clause, not when an argument dies with the
+    request, and not when the coroutine blocks the event loop (as a background task it would be a
+    BGT202 finding the fix cannot resolve).
 
     ## References
     - https://docs.python.org/3/library/asyncio-task.html#asyncio.create_task
