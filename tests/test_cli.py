@@ -373,3 +373,14 @@ def test_result_cache_notices_a_changed_fastapi_pin(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("fastapi==0.120.0\n")
     second = bgtask_lint("check", "--select", "BGT203", "--output-format", "json", ".", cwd=tmp_path)
     assert json.loads(second.stdout) == []
+
+
+def test_rules_as_json_for_tools() -> None:
+    result = bgtask_lint("rules", "--output-format", "json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["code"] for r in rows] == sorted(r["code"] for r in rows)
+    assert {r["code"] for r in rows} >= {"BGT101", "BGT102", "BGT201", "BGT206"}
+    for row in rows:
+        assert set(row) == {"code", "name", "summary", "explanation", "url"}
+        assert row["explanation"].startswith("## What it does") and row["url"].endswith(row["code"].lower())

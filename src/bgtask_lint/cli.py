@@ -216,12 +216,17 @@ def rule(opts: Options, code: str) -> None:
 
 
 @cli.command()
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="`json`: one object per rule (code, name, summary, explanation, url), for tools.")  # fmt: skip
 @click.pass_obj
-def rules(opts: Options) -> None:
+def rules(opts: Options, output_format: str) -> None:
     """List every rule."""
-    from bgtask_lint.report import render_rules_table
+    from bgtask_lint.report import render_rules_json, render_rules_table
 
-    render_rules_table(_rule_metas(), click.get_text_stream("stdout"), opts.color)
+    if output_format == "json":
+        render_rules_json(_rule_metas(), click.get_text_stream("stdout"))
+    else:
+        render_rules_table(_rule_metas(), click.get_text_stream("stdout"), opts.color)
 
 
 def console() -> NoReturn:

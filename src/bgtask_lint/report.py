@@ -255,6 +255,12 @@ def render_rule_docs(meta: RuleMeta, stream: TextIO, color: bool | None) -> None
         stream.write(document)
 
 
+def render_rules_json(metas: Sequence[RuleMeta], stream: TextIO) -> None:
+    """Every rule as JSON, in the spirit of ``ruff rule --all --output-format json``."""
+    rows = [{"code": m.code, "name": m.name, "summary": m.summary, "explanation": m.docs, "url": m.url} for m in metas]
+    stream.write(json.dumps(rows, indent=2) + "\n")
+
+
 def render_rules_table(rules: Sequence[RuleMeta], stream: TextIO, color: bool | None) -> None:
     """Print a table of every rule: code, name and summary."""
     table = Table(box=None, header_style="bold", pad_edge=False)

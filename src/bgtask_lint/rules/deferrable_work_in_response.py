@@ -78,9 +78,8 @@ class DeferrableWorkInResponse(Rule):
     `UploadFile`, the `Request`, a `yield` dependency your FastAPI version closes early, or a class
     dependency or class-based view holding one), sits inside an expression, a `try` body, an
     `except` or a `finally` clause, is followed by a log line that reports it done, or calls an
-    `async def` helper that blocks. A fix never leaves a finding it cannot fix: a moved library
-    call is then wrapped so its errors are logged (BGT201's fix), and a project function that others
-    also call directly and that does not handle its errors is not moved.
+    `async def` helper that blocks. A fix never leaves a finding it cannot fix: a moved call that
+    does not handle its errors is then handed to a small wrapper that logs them (BGT201's fix).
 
     ## References
     - https://fastapi.tiangolo.com/tutorial/background-tasks/
