@@ -384,3 +384,24 @@ def test_rules_as_json_for_tools() -> None:
     for row in rows:
         assert set(row) == {"code", "name", "summary", "explanation", "url"}
         assert row["explanation"].startswith("## What it does") and row["url"].endswith(row["code"].lower())
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        pytest.param(["--diff", "--output-format", "json"], ["--diff", "--output-format"], id="diff with json"),
+        pytest.param(["--add-noqa", "--fix"], ["--add-noqa", "--fix"], id="add-noqa with fix"),
+        pytest.param(["--add-noqa", "--diff"], ["--add-noqa", "--diff"], id="add-noqa with diff"),
+        pytest.param(["--quiet", "--verbose"], ["--quiet", "--verbose"], id="quiet with verbose"),
+        pytest.param(["--stdin-filename", "app.py", "app.py"], ["--stdin-filename", "paths"], id="stdin with paths"),
+        pytest.param(["--baseline", "b.json", "--write-baseline", "./b.json"], ["--write-baseline", "--baseline"],
+                     id="one file for both baselines"),
+    ],
+)  # fmt: skip
+def test_conflicting_options_are_refused(project: Path, args: list[str], named: list[str]) -> None:
+    before = (project / "app.py").read_text()
+    result = bgtask_lint("check", "--no-cache", *args, cwd=project, stdin="x = 1\n")
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and all(n in line for n in named), line
+    assert result.stdout == "" and (project / "app.py").read_text() == before

@@ -36,6 +36,22 @@ def _rule_metas():
     return tuple(RuleMeta(r.code, r.name, r.summary, r.docs(), r.url()) for r in all_rules())
 
 
+def _conflict(paths: tuple[str, ...], diff: bool, output_format: str, add_noqa: bool, fix: bool, quiet: bool,
+              verbose: bool, stdin_filename: str | None, baseline: Path | None,
+              write_baseline: Path | None) -> str | None:  # fmt: skip
+    """The first pair of options that cannot be used together, in words; None when they agree."""
+    pairs = [
+        (diff and output_format != "full", f"`--diff` prints a diff and cannot be used with `--output-format {output_format}`"),
+        (add_noqa and fix, "`--add-noqa` cannot be used with `--fix`: add the comments or fix the code, not both"),
+        (add_noqa and diff, "`--add-noqa` cannot be used with `--diff`"),
+        (quiet and verbose, "`--quiet` cannot be used with `--verbose`"),
+        (bool(stdin_filename) and bool(paths), "`--stdin-filename` lints standard input and cannot be used with paths"),
+        (baseline is not None and write_baseline is not None and baseline.resolve() == write_baseline.resolve(),
+         "`--write-baseline` and `--baseline` name the same file"),
+    ]  # fmt: skip
+    return next((message for clashes, message in pairs if clashes), None)
+
+
 def _known_codes() -> set[str]:
     from bgtask_lint.rules import all_rules
 
@@ -84,6 +100,10 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
     from bgtask_lint.report import Report, render, rendering_key
 
     err = click.get_text_stream("stderr")
+    clash = _conflict(paths, diff, output_format, add_noqa, fix, quiet, verbose, stdin_filename, baseline, write_baseline)
+    if clash is not None:
+        click.echo(f"error: {clash}", err=True)
+        raise SystemExit(EXIT_ERROR)
     overlay = None
     if stdin_filename:
         overlay = {stdin_filename: sys.stdin.buffer.read().decode("utf-8", "surrogateescape")}
