@@ -212,9 +212,26 @@ def test_explicit_config_file(project: Path) -> None:
     assert {d["code"] for d in json.loads(result.stdout)} == {"BGT101"}
 
 
-def test_missing_path_exit_2(project: Path) -> None:
-    result = bgtask_lint("check", "--no-cache", "nope.py", cwd=project)
-    assert result.returncode == 2 and "nope.py" in result.stderr
+def test_missing_path_is_an_e902_finding(project: Path) -> None:
+    result = bgtask_lint("check", "--no-cache", "--output-format", "concise", "nope.py", cwd=project)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines()[0] == "nope.py: E902 no such file or directory"
+
+
+def test_file_errors_can_be_ignored_like_rules(project: Path) -> None:
+    (project / "broken.py").write_text("def broken(:\n")
+    for flag in ("--ignore", "--extend-select"):
+        result = bgtask_lint("check", "--no-cache", "--output-format", "json", flag, "E999", "broken.py", cwd=project)
+        assert result.returncode == (0 if flag == "--ignore" else 1), result.stderr
+        assert [row["code"] for row in json.loads(result.stdout)] == ([] if flag == "--ignore" else [None])
+
+
+def test_no_python_files_is_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.txt").write_text("no code here\n")
+    result = bgtask_lint("check", "--no-cache", "docs", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stderr.strip() == "warning: No Python files found under the given path(s)"
 
 
 def test_unparsable_file_is_reported_and_the_run_goes_on(project: Path) -> None:

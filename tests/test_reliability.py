@@ -461,23 +461,27 @@ def test_a_bad_timeout_setting_is_a_usage_error(tmp_path: Path) -> None:
     assert proc.stderr.strip() == "error: BGTASK_LINT_PARSE_TIMEOUT must be a positive number of seconds, got 'soon'"
 
 
-def test_a_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_missing_path_is_reported_and_the_rest_is_linted(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(handler("app"))
-    proc = bgtask_lint("check", "--no-cache", "app.py", "nope.py", cwd=tmp_path)
-    assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr.strip() == "error: nope.py: no such file or directory"
+    proc = bgtask_lint("check", "--no-cache", "--output-format", "concise", "app.py", "nope.py", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.splitlines()[:2] == [
+        "app.py:9:5: BGT102 async handler `signup` makes blocking call `requests.post(...)` (network); it blocks the "
+        "event loop while it runs",
+        "nope.py: E902 no such file or directory",
+    ]
 
 
 @pytest.mark.parametrize(
     ("files", "code"),
     [
-        pytest.param({"bad.py": "def f(:\n"}, 2, id="only-bad-files"),
+        pytest.param({"bad.py": "def f(:\n"}, 1, id="only-bad-files"),
         pytest.param({"bad.py": "def f(:\n", "ok.py": "x = 1\n"}, 1, id="bad-and-clean"),
         pytest.param({"ok.py": "x = 1\n", "broken.py": None}, 1, id="clean-and-broken-symlink"),
-        pytest.param({"broken.py": None}, 2, id="only-a-broken-symlink"),
+        pytest.param({"broken.py": None}, 1, id="only-a-broken-symlink"),
     ],
 )
-def test_exit_code_2_only_when_nothing_could_be_linted(tmp_path: Path, files: dict[str, str | None], code: int) -> None:
+def test_file_errors_are_findings_exit_1(tmp_path: Path, files: dict[str, str | None], code: int) -> None:
     (tmp_path / "pyproject.toml").write_text(PYPROJECT)
     for name, text in files.items():
         if text is None:
@@ -542,7 +546,7 @@ def test_a_file_name_that_is_not_utf8(tmp_path: Path, fmt: str) -> None:
 
 def test_undecodable_stdin_is_reported(tmp_path: Path) -> None:
     proc = bgtask_lint("check", "--no-cache", "--stdin-filename", "app.py", cwd=tmp_path, stdin=b"x = '\xff'\n")
-    assert proc.returncode == 2  # the only file could not be linted
+    assert proc.returncode == 1  # a file error is a finding, as in ruff
     assert "app.py:1:6: E999 cannot parse: byte 0xff is not valid UTF-8" in proc.stdout
 
 

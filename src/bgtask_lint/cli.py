@@ -53,9 +53,10 @@ def _conflict(paths: tuple[str, ...], diff: bool, output_format: str, add_noqa: 
 
 
 def _known_codes() -> set[str]:
+    from bgtask_lint.models import FILE_ERROR_CODES
     from bgtask_lint.rules import all_rules
 
-    return {r.code for r in all_rules()}
+    return {r.code for r in all_rules()} | set(FILE_ERROR_CODES)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,6 +97,7 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
     """Lint PATHS (default: the current directory)."""
     from bgtask_lint.config import ConfigError, find_config, from_overrides, load_config
     from bgtask_lint.engine import lacks_edits, run
+    from bgtask_lint.models import FileError
     from bgtask_lint.project import find_project_root
     from bgtask_lint.report import Report, render, rendering_key
 
@@ -119,15 +121,17 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(EXIT_ERROR) from None
     missing = [p for p in paths if not os.path.lexists(p) and p != stdin_filename]
-    if missing:
-        for p in missing:
-            click.echo(f"error: {p}: no such file or directory", err=True)
-        raise SystemExit(EXIT_ERROR)
     # Machine formats carry every fix's edits (with its applicability); the text output shows the diff
     # of the fixes --fix would apply here: computing a fix's edits runs a codemod over its file.
     edits = "unsafe" if unsafe_fixes or output_format != "full" else "safe"
     result = run(paths, config, use_cache=not no_cache, overlay=overlay,
                  fix_edits=edits if output_format in EDIT_FORMATS and not (fix or diff or write_baseline or add_noqa) else None)
+    # like ruff: a missing path is an E902 finding and the rest is linted; file errors are findings
+    # that `--ignore E999` / `E902` (or per-file-ignores) turn off
+    result.errors = [e for e in [*result.errors, *(FileError(p, "no such file or directory") for p in missing)]
+                     if config.enabled(e.code, e.path, default=True)]  # fmt: skip
+    if not result.files and not result.errors and not missing:
+        click.echo("warning: No Python files found under the given path(s)", err=True)
     root = os.getcwd()
     # fingerprints are relative to the project, so a baseline works from any working directory
     project = str(find_project_root(Path(paths[0]))) if os.path.lexists(paths[0]) else root
@@ -197,8 +201,6 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
             click.echo(f"Fixed: {line}", err=True)
     if verbose:
         click.echo(f"{len(result.files)} files checked, {result.parsed} parsed, {result.cached} from cache", err=True)
-    if result.errors and not result.diagnostics and not set(result.files) - {e.path for e in result.errors}:
-        _finish(EXIT_ERROR)  # nothing could be linted: every file given or found was a file error
     if (result.diagnostics or result.errors) and not exit_zero:
         _finish(EXIT_FINDINGS)
     _finish(EXIT_CLEAN)

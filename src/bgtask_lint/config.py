@@ -50,11 +50,13 @@ class Config:
     source: str | None = None  # the file the settings came from
     root: str | None = None  # its directory (absolute): per-file-ignores globs are relative to it
 
-    def enabled(self, code: str, path: str | os.PathLike[str] | None = None) -> bool:
+    def enabled(self, code: str, path: str | os.PathLike[str] | None = None, *, default: bool = False) -> bool:
         """Like ruff, the longest matching select/extend-select must beat the longest matching ignore (a tie
         ignores); then a per-file-ignores glob matching the path relative to root, its basename or one of
-        its parent directories turns the code off."""
-        if _specificity(code, (*self.select, *self.extend_select)) <= _specificity(code, self.ignore):
+        its parent directories turns the code off. A ``default`` code (the file errors) counts as selected
+        by ``ALL`` when nothing selects it: it is reported unless ignored."""
+        selected = _specificity(code, (*self.select, *self.extend_select))
+        if (max(selected, 0) if default else selected) <= _specificity(code, self.ignore):
             return False
         names = _path_names(os.fspath(path), self.root) if path is not None and self.per_file_ignores else ()
         return not any(

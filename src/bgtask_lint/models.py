@@ -72,6 +72,11 @@ class Diagnostic:
         return (self.path, self.location.row, self.location.column, self.code)
 
 
+#: Codes of the file errors: reported as findings (exit 1), selectable and ignorable like rule codes.
+SYNTAX_ERROR, IO_ERROR = "E999", "E902"
+FILE_ERROR_CODES = (SYNTAX_ERROR, IO_ERROR)
+
+
 @dataclass(frozen=True)
 class FileError:
     """A file that could not be read, parsed or checked."""
@@ -80,6 +85,11 @@ class FileError:
     message: str
     row: int | None = None
     column: int | None = None
+
+    @property
+    def code(self) -> str:
+        """``E999`` for a file that does not parse, ``E902`` for one that cannot be read or is missing."""
+        return SYNTAX_ERROR if self.message.startswith("cannot parse") else IO_ERROR
 
 
 # --------------------------------------------------------------------------- per-module facts

@@ -69,7 +69,7 @@ def _end(d: Diagnostic) -> Location:
 
 
 def _error_code(error: FileError) -> str:
-    return "E999" if error.message.startswith("cannot parse") else "E902"
+    return error.code
 
 
 def _error_position(error: FileError) -> str:
