@@ -314,17 +314,17 @@ def test_hostile_files_survive_fix_byte_for_byte(tmp_path: Path) -> None:
         if name in before:
             assert (tmp_path / name).read_bytes() == before[name], name
     latin = (tmp_path / "latin1.py").read_bytes()
-    assert latin.startswith(b"# -*- coding: latin-1 -*-\n") and b"caf\xe9" in latin and b"add_task(" in latin
+    assert latin.startswith(b"# -*- coding: latin-1 -*-\n") and b"caf\xe9" in latin and b"run_in_threadpool(" in latin
     bom = (tmp_path / "bom.py").read_bytes()
-    assert bom.startswith(b"\xef\xbb\xbf") and not bom.startswith(b"\xef\xbb\xbf" * 2) and b"add_task(" in bom
+    assert bom.startswith(b"\xef\xbb\xbf") and not bom.startswith(b"\xef\xbb\xbf" * 2) and b"run_in_threadpool(" in bom
     crlf = (tmp_path / "crlf.py").read_bytes()
-    assert b"add_task(" in crlf and crlf.count(b"\n") == crlf.count(b"\r\n")
+    assert b"run_in_threadpool(" in crlf and crlf.count(b"\n") == crlf.count(b"\r\n")
     mixed = (tmp_path / "mixed_endings.py").read_bytes()
-    assert b"add_task(" in mixed and mixed.count(b"\r\n") >= before["mixed_endings.py"].count(b"\r\n") - 1
+    assert b"run_in_threadpool(" in mixed and mixed.count(b"\r\n") >= before["mixed_endings.py"].count(b"\r\n") - 1
     assert b"\x0c" in (tmp_path / "formfeed_tabs.py").read_bytes()
     assert (tmp_path / "empty.py").read_bytes() == b""
     for name in ("latin1.py", "bom.py", "crlf.py", "mixed_endings.py", "formfeed_tabs.py", "modern.py", "app.py"):
-        assert b"add_task(" in (tmp_path / name).read_bytes(), name
+        assert b"run_in_threadpool(" in (tmp_path / name).read_bytes(), name
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -571,7 +571,7 @@ def test_parse_errors_name_the_first_bad_byte() -> None:
 
 
 def fixable(route: str) -> str:
-    """A module with one BGT102 finding whose unsafe move fix resolves it completely."""
+    """A module with one BGT102 finding whose unsafe fix (a worker thread) resolves it completely."""
     return f'''\
 import logging
 
@@ -596,7 +596,7 @@ async def signup(email: str):
 '''
 
 
-FIXED_CALL = "background_tasks.add_task(notify, email)"
+FIXED_CALL = "await run_in_threadpool(notify, email)"  # the handler's only effect stays before the response
 
 
 def fixable_project(root: Path, count: int = 1) -> list[Path]:

@@ -34,7 +34,7 @@ from bgtask_lint.project import lookup_stack_bytes, run_deep
 from bgtask_lint.summarize import dotted
 from bgtask_lint.walk import Hook, Walker
 
-KINDS = ("move", "unwrap-task", "drop-await", "wrap-try", "wrap-call", "wrap-call-async")
+KINDS = ("move", "unwrap-task", "drop-await", "wrap-try", "wrap-call", "wrap-call-async", "to-thread")
 LOGGER_NAMES = ("logger", "log", "_log", "LOGGER", "_logger")
 BT = "BackgroundTasks"
 
@@ -200,6 +200,7 @@ class _Planner:
         #: library callables already wrapped in this module -> the wrapper's name
         self.wrappers: dict[str, str] = {}
         self.any_name: str | None = None
+        self.threadpool: str | None = None
         self.edits: dict[int, list[Edit]] = defaultdict(list)
         self.bt_names: dict[int, str] = {}
         self.logger: str | None = None
@@ -212,7 +213,7 @@ class _Planner:
     def plan(self, fix: Fix, target: Target) -> None:
         {"move": self.move, "unwrap-task": self.unwrap_task, "drop-await": self.drop_await,
          "wrap-try": self.wrap_try, "wrap-call": self.wrap_call,
-         "wrap-call-async": lambda t: self.wrap_call(t, is_async=True)}[fix.kind](target)  # fmt: skip
+         "wrap-call-async": lambda t: self.wrap_call(t, is_async=True), "to-thread": self.to_thread}[fix.kind](target)  # fmt: skip
 
     def _imports(self) -> tuple[set[str], str | None, cst.ImportFrom | None]:
         """(local names bound to BackgroundTasks, alias of ``import fastapi``, the first ``from fastapi import``)."""
@@ -340,6 +341,37 @@ class _Planner:
         assert isinstance(func, cst.FunctionDef)
         line = f'{self._logger()}.exception("background task {func.name.value} failed")'
         self.edit(func, lambda f: f.with_changes(body=_wrapped(f.body, line)))  # type: ignore[attr-defined]
+
+    # ---- to-thread: ``f(x)`` -> ``await run_in_threadpool(f, x)`` in an ``async def``
+
+    def to_thread(self, target: Target) -> None:
+        func = target.ancestors[_innermost(target, cst.FunctionDef, "function")]
+        assert isinstance(func, cst.FunctionDef)
+        if func.asynchronous is None or any(isinstance(a, cst.Lambda) for a in target.ancestors):
+            raise FixError("the call is not directly in an async function")
+        call, parent = target.call, target.ancestors[-1]
+        name = self._run_in_threadpool()
+        new = cst.Await(cst.Call(cst.Name(name), _callable_first(call), whitespace_before_args=call.whitespace_before_args))
+        # ``f(x).y`` / ``f(x)[0]`` / ``f(x)(y)``: ``await`` binds looser than what follows, so parenthesise
+        tight = (isinstance(parent, (cst.Attribute, cst.Subscript)) and parent.value is call) or (
+            isinstance(parent, cst.Call) and parent.func is call)  # fmt: skip
+        self.edit(call, lambda old: new.with_changes(  # type: ignore[attr-defined]
+            lpar=[*old.lpar, *([cst.LeftParen()] if tight else [])], rpar=[*([cst.RightParen()] if tight else []), *old.rpar]))
+
+    def _run_in_threadpool(self) -> str:
+        """The module's name for ``run_in_threadpool`` (imported from ``fastapi.concurrency`` when needed)."""
+        if self.threadpool is None:
+            for stmt in self.module.body:
+                for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+                    if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar) \
+                            and dotted(small.module) in ("fastapi.concurrency", "starlette.concurrency"):  # fmt: skip
+                        for alias in small.names:
+                            if alias.evaluated_name == "run_in_threadpool":
+                                self.threadpool = alias.evaluated_alias or "run_in_threadpool"
+                                return self.threadpool
+            self.import_("from fastapi.concurrency import run_in_threadpool\n")
+            self.threadpool = "run_in_threadpool"
+        return self.threadpool
 
     # ---- wrap-call: ``add_task(requests.post, ...)`` -> ``add_task(_post_in_background, ...)`` and a
     # module-level wrapper that logs the library call's errors

@@ -77,7 +77,7 @@ def deferrable_work(index: ProjectIndex, pf: PathFunction, call: CallSite) -> Ch
             return None
         if _response_names_target(index, pf, call, value):
             return None  # the response reports where it wrote: the client relies on it
-        if pf.role == "handler" and pf.route.method in STATE_CHANGES and _only_effect(index, pf, call):
+        if pf.role == "handler" and pf.route.method in STATE_CHANGES and only_effect(index, pf, call):
             return None  # the endpoint exists to make this change (delete the model, apply the edit)
         if _later_io(index, pf, call):
             return None  # a build step: what follows may read the file or rely on the process
@@ -122,7 +122,7 @@ def _deferrable_leaf(kind, call: CallSite) -> bool:
     return kind.cost > Cost.FILE_METADATA and is_side_effect(kind, call)
 
 
-def _only_effect(index: ProjectIndex, pf: PathFunction, call: CallSite) -> bool:
+def only_effect(index: ProjectIndex, pf: PathFunction, call: CallSite) -> bool:
     """The local work is the handler's only effect: nothing else it calls sends, persists or changes
     state we cannot see (logging aside). In a DELETE, PUT or PATCH endpoint the client asked for that
     change on this server and expects it done when the response says so: it is the endpoint's
@@ -348,6 +348,18 @@ def move_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Chain
         return None, (f"`{task.function.name}` is `async def` and blocks: as a background task it would still stall "
                       "the event loop (make it a plain `def` first)")
     return Fix("unsafe", f"Move {call_label(call)} into `BackgroundTasks.add_task`", "move", call.ordinal), None
+
+
+def thread_fix(pf: PathFunction, call: CallSite, chain: Chain) -> Fix | None:
+    """The unsafe fix that runs a blocking call in a worker thread (``await run_in_threadpool(f, x)``):
+    the work still runs before the response and its errors still reach the client; only the thread
+    changes. Not for database objects (an ``sqlite3`` connection refuses another thread), a ``with``
+    item, or a call whose result is the receiver of a further call (``db.execute(q).fetchall()``)."""
+    if call.awaited or call.in_with_item or chain.category == DB:
+        return None
+    if any(receiver_call(pf, other) is call for other in pf.scoped.function.calls if other.ordinal < call.ordinal):
+        return None
+    return Fix("unsafe", f"Run {call_label(call)} in a worker thread with `run_in_threadpool`", "to-thread", call.ordinal)
 
 
 def _announced(index: ProjectIndex, pf: PathFunction, call: CallSite) -> bool:

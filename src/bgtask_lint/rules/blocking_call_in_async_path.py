@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from bgtask_lint.analysis.calls import DEFERRABLE, cost_label
-from bgtask_lint.analysis.requestpath import blocking_chain, call_label, deferrable_work, move_fix
+from bgtask_lint.analysis.requestpath import (
+    blocking_chain,
+    call_label,
+    deferrable_work,
+    move_fix,
+    only_effect,
+    thread_fix,
+)
 from bgtask_lint.models import Diagnostic, Usage
 from bgtask_lint.rules import Context, Rule
 
@@ -68,9 +75,13 @@ class BlockingCallInAsyncPath(Rule):
     ```
 
     ## Fix safety
-    When the result is unused and the work is deferrable, the unsafe fix moves the call into
-    `BackgroundTasks` (as for BGT101). Otherwise no fix is offered: use an async client,
-    `run_in_threadpool`/`asyncio.to_thread`, or a plain `def` handler.
+    When the result is unused, the work is deferrable and it is not the handler's only effect, the
+    unsafe fix moves the call into `BackgroundTasks` (as for BGT101). Otherwise the unsafe fix runs
+    the call in a worker thread, `await run_in_threadpool(f, ...)`: the work still happens before the
+    response and its errors still reach the client; only the thread changes. No fix for an awaited
+    helper that blocks inside, a database object (an `sqlite3` connection refuses other threads), a
+    `with` item, or a call whose result is the receiver of a further call: use an async client or a
+    plain `def` handler.
 
     ## References
     - https://fastapi.tiangolo.com/async/#in-a-hurry
@@ -99,9 +110,12 @@ class BlockingCallInAsyncPath(Rule):
                 )
                 advice = AWAITED_ADVICE if call.awaited else ADVICE
                 fix, reason = None, advice
-                if deferrable_work(index, pf, call) is not None:
+                if deferrable_work(index, pf, call) is not None and not only_effect(index, pf, call):
                     fix, reason = move_fix(index, pf, call, chain, ctx.version_for(s.module.path))
                 elif call.usage is not Usage.USED and chain.category not in DEFERRABLE:
                     reason = f"{chain.category} work is not deferrable; {advice}"
+                if fix is None:
+                    # the work stays before the response (it is needed, or it is what the endpoint is for)
+                    fix = thread_fix(pf, call, chain)
                 yield self.report(s.module, call, message, fix=fix, no_fix_reason=reason,
                                   chain=chain.steps, function=s.fqn)  # fmt: skip
