@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bgtask_lint.analysis.calls import DB, FILE, HTTP, SUBPROCESS, WRITE_TARGET, Cost
+from bgtask_lint.analysis.calls import DB, FILE, HTTP, SLEEP, SUBPROCESS, WRITE_TARGET, Cost
 from bgtask_lint.analysis.index import PathFunction, ProjectIndex, blocks, is_side_effect
 from bgtask_lint.analysis.tasks import UPLOAD_FILE, closed_values
 from bgtask_lint.models import RETURNS_VALUE, UPLOAD_READ, CallSite, Chain, Fix, Usage
@@ -353,10 +353,10 @@ def move_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Chain
 def thread_fix(pf: PathFunction, call: CallSite, chain: Chain) -> Fix | None:
     """The unsafe fix that runs a blocking call in a worker thread (``await run_in_threadpool(f, x)``):
     the work still runs before the response and its errors still reach the client; only the thread
-    changes. Not for database objects (an ``sqlite3`` connection refuses another thread), a ``with``
-    item, or a call whose result is the receiver of a further call (``db.execute(q).fetchall()``)."""
-    if call.awaited or call.in_with_item or chain.category == DB:
-        return None
+    changes. Not for database objects (an ``sqlite3`` connection refuses another thread), a pause, a
+    ``with`` item, or a call whose result is the receiver of a further call (``db.execute(q).fetchall()``)."""
+    if call.awaited or call.in_with_item or chain.category in (DB, SLEEP):
+        return None  # a pause is not work for a thread: `await asyncio.sleep(...)` is its fix
     if any(receiver_call(pf, other) is call for other in pf.scoped.function.calls if other.ordinal < call.ordinal):
         return None
     return Fix("unsafe", f"Run {call_label(call)} in a worker thread with `run_in_threadpool`", "to-thread", call.ordinal)

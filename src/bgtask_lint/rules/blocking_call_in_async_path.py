@@ -79,9 +79,9 @@ class BlockingCallInAsyncPath(Rule):
     unsafe fix moves the call into `BackgroundTasks` (as for BGT101). Otherwise the unsafe fix runs
     the call in a worker thread, `await run_in_threadpool(f, ...)`: the work still happens before the
     response and its errors still reach the client; only the thread changes. No fix for an awaited
-    helper that blocks inside, a database object (an `sqlite3` connection refuses other threads), a
-    `with` item, or a call whose result is the receiver of a further call: use an async client or a
-    plain `def` handler.
+    helper that blocks inside, a database object (an `sqlite3` connection refuses other threads),
+    `time.sleep` (use `await asyncio.sleep`), a `with` item, or a call whose result is the
+    receiver of a further call: use an async client or a plain `def` handler.
 
     ## References
     - https://fastapi.tiangolo.com/async/#in-a-hurry
