@@ -911,3 +911,38 @@ def test_to_thread_keeps_the_expression(source: str, expected: str) -> None:
 def test_to_thread_refuses_a_sync_function() -> None:
     with pytest.raises(FixError, match="not directly in an async function"):
         fixed("import requests\n\n\ndef h(u):\n    requests.get(u)\n", "to-thread", "requests.get(")
+
+
+def test_a_new_import_joins_its_package_after_code_that_must_run_first() -> None:
+    src = textwrap.dedent(
+        """\
+        import warnings
+
+        warnings.filterwarnings("ignore")
+
+        import requests
+        from fastapi import FastAPI
+
+
+        async def h(u):
+            requests.get(u)
+        """
+    )
+    out = fixed(src, "to-thread", "requests.get(")
+    assert "from fastapi import FastAPI\nfrom fastapi.concurrency import run_in_threadpool\n" in out
+    assert out.startswith('import warnings\n\nwarnings.filterwarnings("ignore")\n')
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("for row in rows:\n        requests.get(row)\n", id="in a loop"),
+        pytest.param("try:\n        pass\n    finally:\n        requests.get(u)\n", id="in a finally clause"),
+    ],
+)
+def test_no_worker_thread_where_a_new_await_lets_other_code_run(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "app.py"
+    path.write_text(f"import requests\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/')\n"
+                    f"async def h(u: str, rows: list):\n    {body}    return {{}}\n")  # fmt: skip
+    (finding,) = lint(path, tmp_path).diagnostics
+    assert finding.code == "BGT102" and finding.fix is None

@@ -19,6 +19,13 @@ def add_import(module: cst.Module, code: str, first_party: frozenset[str] = froz
     before and after it, blank lines around."""
     new = cst.parse_statement(code, module.config_for_parsing)
     body = list(module.body)
+    # the module already imports from the same package further down (after a ``warnings.filterwarnings``
+    # that must run first, say): the new import goes right after the last such import
+    top = _top(new)
+    kin = [i for i, stmt in enumerate(body) if _is_import(stmt) and _top(stmt) == top]
+    if kin and any(not _is_import(stmt) and not _is_docstring(stmt) for stmt in body[: kin[0]]):
+        body.insert(kin[-1] + 1, new.with_changes(leading_lines=()))
+        return module.with_changes(body=body)
     start = 1 if body and _is_docstring(body[0]) else 0
     end = start
     while end < len(body) and _is_import(body[end]):
@@ -76,6 +83,13 @@ def _section(stmt: cst.CSTNode, first_party: frozenset[str]) -> int:
     if top in _STDLIB:
         return STDLIB
     return FIRST_PARTY if top in first_party else THIRD_PARTY
+
+
+def _top(stmt: cst.CSTNode) -> str:
+    small = stmt.body[0]  # type: ignore[attr-defined]
+    if isinstance(small, cst.ImportFrom):
+        return "." if small.relative else (dotted(small.module) or "").split(".")[0]
+    return (dotted(small.names[0].name) or "").split(".")[0]
 
 
 def _sort_key(stmt: cst.CSTNode) -> tuple[bool, str]:

@@ -354,9 +354,14 @@ def thread_fix(pf: PathFunction, call: CallSite, chain: Chain) -> Fix | None:
     """The unsafe fix that runs a blocking call in a worker thread (``await run_in_threadpool(f, x)``):
     the work still runs before the response and its errors still reach the client; only the thread
     changes. Not for database objects (an ``sqlite3`` connection refuses another thread), a pause, a
-    ``with`` item, or a call whose result is the receiver of a further call (``db.execute(q).fetchall()``)."""
+    ``with`` item, a loop body or ``finally`` clause (the new ``await`` lets other code run there), or a
+    call whose result is the receiver of a further call (``db.execute(q).fetchall()``)."""
     if call.awaited or call.in_with_item or chain.category in (DB, SLEEP):
         return None  # a pause is not work for a thread: `await asyncio.sleep(...)` is its fix
+    if call.in_loop or call.guard == "finally":
+        # a new ``await`` lets other requests run: mid-loop (over a cursor on a shared connection, say)
+        # or in clean-up that a cancellation would then cut short
+        return None
     if any(receiver_call(pf, other) is call for other in pf.scoped.function.calls if other.ordinal < call.ordinal):
         return None
     return Fix("unsafe", f"Run {call_label(call)} in a worker thread with `run_in_threadpool`", "to-thread", call.ordinal)
