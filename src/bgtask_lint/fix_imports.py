@@ -22,13 +22,13 @@ def add_import(module: cst.Module, code: str, first_party: frozenset[str] = froz
     # the module already imports from the same package further down (after a ``warnings.filterwarnings``
     # that must run first, say): the new import goes right after the last such import
     top = _top(new)
-    kin = [i for i, stmt in enumerate(body) if _is_import(stmt) and _top(stmt) == top]
-    if kin and any(not _is_import(stmt) and not _is_docstring(stmt) for stmt in body[: kin[0]]):
+    kin = [i for i, stmt in enumerate(body) if is_import(stmt) and _top(stmt) == top]
+    if kin and any(not is_import(stmt) and not is_docstring(stmt) for stmt in body[: kin[0]]):
         body.insert(kin[-1] + 1, new.with_changes(leading_lines=()))
         return module.with_changes(body=body)
-    start = 1 if body and _is_docstring(body[0]) else 0
+    start = 1 if body and is_docstring(body[0]) else 0
     end = start
-    while end < len(body) and _is_import(body[end]):
+    while end < len(body) and is_import(body[end]):
         end += 1
     block = body[start:end]
     want = _section(new, first_party)
@@ -60,13 +60,30 @@ def add_import(module: cst.Module, code: str, first_party: frozenset[str] = froz
     return module.with_changes(body=[*body[:start], *block, *body[end:]])
 
 
-def _is_docstring(stmt: cst.CSTNode) -> bool:
-    return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
-            and isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, cst.SimpleString))  # fmt: skip
+def is_docstring(stmt: cst.CSTNode) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )  # fmt: skip
 
 
-def _is_import(stmt: cst.CSTNode) -> bool:
+def is_import(stmt: cst.CSTNode) -> bool:
     return isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)
+
+
+def imported_from(module: cst.Module, sources: tuple[str, ...], name: str) -> tuple[cst.ImportFrom | None, str | None]:
+    """(the first module-level ``from <source> import ...``, the local name ``name`` is imported as), each
+    None when absent: what a fix reuses or merges into before it adds an import."""
+    first: cst.ImportFrom | None = None
+    for stmt in module.body:
+        for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+            if isinstance(small, cst.ImportFrom) and not small.relative and not isinstance(small.names, cst.ImportStar) \
+                    and dotted(small.module) in sources:  # fmt: skip
+                first = first or small
+                for alias in small.names:
+                    if alias.evaluated_name == name:
+                        return first, alias.evaluated_alias or name
+    return first, None
 
 
 def _section(stmt: cst.CSTNode, first_party: frozenset[str]) -> int:
@@ -112,7 +129,7 @@ def drop_unused(module: cst.Module, names: set[str]) -> cst.Module:
         if carry is not None:
             stmt = stmt.with_changes(leading_lines=carry)
             carry = None
-        if _is_import(stmt) and len(stmt.body) == 1:  # type: ignore[attr-defined]
+        if is_import(stmt) and len(stmt.body) == 1:  # type: ignore[attr-defined]
             small = stmt.body[0]  # type: ignore[attr-defined]
             if not isinstance(small.names, cst.ImportStar):
                 keep = [a for a in small.names if _bound(a) not in names or _bound(a) in used]

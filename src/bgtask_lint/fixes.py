@@ -27,7 +27,7 @@ from bgtask_lint.analysis.calls import SPAWNER_NAMES
 from bgtask_lint.config import Config
 from bgtask_lint.engine import Result, run
 from bgtask_lint.fingerprint import code_digest
-from bgtask_lint.fix_imports import add_import, drop_unused
+from bgtask_lint.fix_imports import add_import, drop_unused, imported_from, is_docstring, is_import
 from bgtask_lint.models import Diagnostic, Fix, Location
 from bgtask_lint.models import Edit as ModelEdit
 from bgtask_lint.project import lookup_stack_bytes, run_deep
@@ -115,13 +115,6 @@ def _region(fix: Fix, target: Target) -> tuple[int, ...]:
 
 
 # --------------------------------------------------------------------------- planning edits
-
-
-def _is_docstring(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )  # fmt: skip
 
 
 def _names_in(node: cst.CSTNode) -> set[str]:
@@ -361,16 +354,11 @@ class _Planner:
     def _run_in_threadpool(self) -> str:
         """The module's name for ``run_in_threadpool`` (imported from ``fastapi.concurrency`` when needed)."""
         if self.threadpool is None:
-            for stmt in self.module.body:
-                for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
-                    if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar) \
-                            and dotted(small.module) in ("fastapi.concurrency", "starlette.concurrency"):  # fmt: skip
-                        for alias in small.names:
-                            if alias.evaluated_name == "run_in_threadpool":
-                                self.threadpool = alias.evaluated_alias or "run_in_threadpool"
-                                return self.threadpool
-            self.import_("from fastapi.concurrency import run_in_threadpool\n")
-            self.threadpool = "run_in_threadpool"
+            _, self.threadpool = imported_from(self.module, ("fastapi.concurrency", "starlette.concurrency"),
+                                               "run_in_threadpool")  # fmt: skip
+            if self.threadpool is None:
+                self.import_("from fastapi.concurrency import run_in_threadpool\n")
+                self.threadpool = "run_in_threadpool"
         return self.threadpool
 
     # ---- wrap-call: ``add_task(requests.post, ...)`` -> ``add_task(_post_in_background, ...)`` and a
@@ -437,23 +425,12 @@ class _Planner:
         """How the module spells ``typing.Any`` (imported when needed, merged into ``from typing import``),
         so that the generated wrappers pass strict type checkers."""
         if self.any_name is None:
-            self.any_name = "Any"
-            from_typing = None
-            for stmt in self.module.body:
-                for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
-                    if isinstance(small, cst.ImportFrom) and not small.relative and dotted(small.module) == "typing" \
-                            and not isinstance(small.names, cst.ImportStar):  # fmt: skip
-                        from_typing = from_typing or small
-                        for alias in small.names:
-                            if alias.evaluated_name == "Any":
-                                self.any_name = alias.evaluated_alias or "Any"
-                                return self.any_name
+            from_typing, name = imported_from(self.module, ("typing",), "Any")
             typing = self._imported_module("typing")
-            if typing is not None and from_typing is None:
-                self.any_name = f"{typing}.Any"
-            elif from_typing is not None:
+            self.any_name = name or (f"{typing}.Any" if typing is not None and from_typing is None else "Any")
+            if name is None and from_typing is not None:
                 self.edit(from_typing, lambda node: _with_name(node, "Any"))  # type: ignore[arg-type]
-            else:
+            elif name is None and typing is None:
                 self.import_("from typing import Any\n")
         return self.any_name
 
@@ -492,7 +469,7 @@ def _wrapped(body: cst.BaseSuite, handler_line: str) -> cst.BaseSuite:
         body = cst.IndentedBlock([cst.SimpleStatementLine(body.body)], header=body.trailing_whitespace)
     assert isinstance(body, cst.IndentedBlock)
     stmts = list(body.body)
-    doc = [stmts.pop(0)] if stmts and _is_docstring(stmts[0]) else []
+    doc = [stmts.pop(0)] if stmts and is_docstring(stmts[0]) else []
     if not stmts:
         raise FixError("the function has no body to wrap")
     lines = list(stmts[0].leading_lines)
@@ -546,9 +523,8 @@ def _insert_logger(module: cst.CSTNode, logging: str = "logging") -> cst.CSTNode
     """``logger = logging.getLogger(__name__)`` after the last top-level import (or the docstring)."""
     assert isinstance(module, cst.Module)
     body = list(module.body)
-    imports = [i for i, s in enumerate(body) if isinstance(s, cst.SimpleStatementLine)
-               and all(isinstance(x, (cst.Import, cst.ImportFrom)) for x in s.body)]  # fmt: skip
-    at = imports[-1] + 1 if imports else int(bool(body) and _is_docstring(body[0]))
+    imports = [i for i, s in enumerate(body) if is_import(s)]
+    at = imports[-1] + 1 if imports else int(bool(body) and is_docstring(body[0]))
     line = cst.parse_statement(f"logger = {logging}.getLogger(__name__)\n", module.config_for_parsing)
     if at < len(body) and not body[at].leading_lines:
         gap = 2 if isinstance(body[at], (cst.FunctionDef, cst.ClassDef)) else 1

@@ -34,6 +34,7 @@ from bgtask_lint.analysis.calls import (
 )
 from bgtask_lint.models import (
     YIELDED,
+    Arg,
     Binding,
     CallSite,
     Chain,
@@ -510,11 +511,7 @@ class ProjectIndex:
         where = FILE_ARGUMENT.get(value[4:])
         if where is None:
             return False
-        position, keyword = where
-        positional = [a for a in call.args if a.keyword is None]
-        arg = next((a for a in call.args if a.keyword == keyword), None)
-        if arg is None and position is not None and len(positional) > position:
-            arg = positional[position]
+        arg = argument_at(call, *where)
         if arg is None:
             return False
         if arg.call is not None:
@@ -911,6 +908,15 @@ def _root_label(mod: ModuleFacts) -> str:
         parts.insert(0, "")
     at = len(parts) - 2 - depth
     return (parts[at] if at >= 0 else "") or "module"
+
+
+def argument_at(call: CallSite, position: int | None, keyword: str) -> Arg | None:
+    """The argument passed as ``keyword``, or else at ``position`` among the positional ones."""
+    found = next((a for a in call.args if a.keyword == keyword), None)
+    positional = [a for a in call.args if a.keyword is None]
+    if found is None and position is not None and len(positional) > position:
+        found = positional[position]
+    return found
 
 
 def blocks(kind: CallKind, call: CallSite) -> bool:

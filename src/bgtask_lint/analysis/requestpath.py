@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bgtask_lint.analysis.calls import DB, FILE, HTTP, SLEEP, SUBPROCESS, WRITE_TARGET, Cost
-from bgtask_lint.analysis.index import PathFunction, ProjectIndex, blocks, is_side_effect
+from bgtask_lint.analysis.index import PathFunction, ProjectIndex, argument_at, blocks, is_side_effect
 from bgtask_lint.analysis.tasks import UPLOAD_FILE, closed_values
 from bgtask_lint.models import RETURNS_VALUE, UPLOAD_READ, CallSite, Chain, Fix, Usage
 
@@ -98,11 +98,7 @@ def _response_names_target(index: ProjectIndex, pf: PathFunction, call: CallSite
     targets: set[str] = set()
     where = WRITE_TARGET.get(value[4:]) if value and value.startswith("ext:") else None
     if where is not None:
-        position, keyword = where
-        positional = [a for a in call.args if a.keyword is None]
-        arg = next((a for a in call.args if a.keyword == keyword), None)
-        if arg is None and len(positional) > position:
-            arg = positional[position]
+        arg = argument_at(call, *where)
         targets.update(arg.names if arg is not None else ())
     elif "." in call.callee:
         targets.add(call.callee.split(".")[0].removesuffix("()").removesuffix("[]"))  # ``path.write_text(...)``
