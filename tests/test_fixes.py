@@ -933,6 +933,31 @@ def test_a_new_import_joins_its_package_after_code_that_must_run_first() -> None
     assert out.startswith('import warnings\n\nwarnings.filterwarnings("ignore")\n')
 
 
+def test_a_new_import_after_code_that_must_run_first_is_sorted_into_its_group() -> None:
+    src = textwrap.dedent(
+        """\
+        import os
+
+        os.environ.setdefault("MODE", "dev")
+
+        import requests
+        from fastapi import FastAPI
+        from fastapi.responses import FileResponse
+
+        from . import local
+
+
+        async def h(u):
+            requests.get(u)
+        """
+    )
+    out = fixed(src, "to-thread", "requests.get(")
+    assert (
+        "import requests\nfrom fastapi import FastAPI\nfrom fastapi.concurrency import run_in_threadpool\n"
+        "from fastapi.responses import FileResponse\n\nfrom . import local\n"
+    ) in out
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -20,13 +20,15 @@ def add_import(module: cst.Module, code: str, first_party: frozenset[str] = froz
     new = cst.parse_statement(code, module.config_for_parsing)
     body = list(module.body)
     # the module already imports from the same package further down (after a ``warnings.filterwarnings``
-    # that must run first, say): the new import goes right after the last such import
+    # that must run first, say): the new import joins the import block that holds them
     top = _top(new)
     kin = [i for i, stmt in enumerate(body) if is_import(stmt) and _top(stmt) == top]
     if kin and any(not is_import(stmt) and not is_docstring(stmt) for stmt in body[: kin[0]]):
-        body.insert(kin[-1] + 1, new.with_changes(leading_lines=()))
-        return module.with_changes(body=body)
-    start = 1 if body and is_docstring(body[0]) else 0
+        start = kin[-1]
+        while start > 0 and is_import(body[start - 1]):
+            start -= 1
+    else:
+        start = 1 if body and is_docstring(body[0]) else 0
     end = start
     while end < len(body) and is_import(body[end]):
         end += 1
