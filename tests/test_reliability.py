@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 import bgtask_lint.fixes as fixes_module
-from bgtask_lint import __version__, project
+from bgtask_lint import __version__, codec, project, resultcache
 from bgtask_lint.fingerprint import RACY_NS
 from bgtask_lint.config import Config
 from bgtask_lint.engine import run
@@ -987,12 +987,38 @@ def test_damaged_cache_entries_are_misses(cached: tuple[Path, list[tuple]]) -> N
     proc = lint_json(root, "-v")
     assert findings(proc) == reference and "4 parsed, 0 from cache" in proc.stderr
     # a well-formed entry (the digest matches) that holds something other than facts is a miss too
-    payload = pickle.dumps({"not": "facts"})
+    payload = codec.dumps({"not": "facts"})
     entries[0].write_bytes(project.CACHE_MAGIC + hashlib.sha256(payload).digest() + payload)
     proc = lint_json(root, "-v")
     assert findings(proc) == reference and "2 parsed, 2 from cache" in proc.stderr
     proc = lint_json(root, "-v")  # and every damaged entry was rewritten
     assert findings(proc) == reference and "1 parsed, 3 from cache" in proc.stderr
+
+
+class _Planted:
+    """What a hostile cache entry would make pickle call on loading."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_a_cache_entry_that_would_run_code_is_a_miss_and_runs_nothing(cached: tuple[Path, list[tuple]]) -> None:
+    """A cache restored from shared CI storage is untrusted: an entry framed correctly (its digest
+    matches) whose payload is a pickle that calls a function on loading is refused as data."""
+    root, reference = cached
+    marker = root.parent / "ran"
+    hostile = pickle.dumps(_Planted(str(marker)))
+    assert findings(bgtask_lint("check", "--output-format", "json", ".", cwd=root)) == reference
+    stored = [*cache_entries(root), *(root / project.CACHE_DIR / __version__ / "results").iterdir()]
+    for entry in stored:
+        magic = resultcache.MAGIC if entry.parent.name == "results" else project.CACHE_MAGIC
+        entry.write_bytes(magic + hashlib.sha256(hostile).digest() + hostile)
+    proc = bgtask_lint("check", "--output-format", "json", "-v", ".", cwd=root)
+    assert findings(proc) == reference and " 0 from cache" in proc.stderr
+    assert not marker.exists()
 
 
 def test_cache_of_another_version_is_never_read_and_old_ones_are_removed(cached: tuple[Path, list[tuple]]) -> None:

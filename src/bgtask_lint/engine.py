@@ -14,6 +14,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
+from bgtask_lint.codec import stored
 from bgtask_lint.config import Config
 from bgtask_lint.discovery import DEFAULT_EXCLUDE, discover
 from bgtask_lint.fingerprint import code_digest
@@ -50,6 +51,7 @@ PRESTART_FILES = 200
 POSITIONS_SUFFIX = "-positions"  # cache entries of finding positions, beside the facts they belong to
 
 
+@stored
 @dataclass
 class Result:
     diagnostics: list[Diagnostic]

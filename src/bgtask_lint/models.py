@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from bgtask_lint.codec import stored
+
 
 # --------------------------------------------------------------------------- findings
 
 
+@stored
 @dataclass(frozen=True, order=True)
 class Location:
     """A 1-based row and column, as ruff reports them."""
@@ -17,6 +20,7 @@ class Location:
     column: int
 
 
+@stored
 @dataclass(frozen=True)
 class Located:
     """Where a reported call is, and its text (see ``locate.py``)."""
@@ -26,6 +30,7 @@ class Located:
     snippet: str
 
 
+@stored
 @dataclass(frozen=True)
 class Edit:
     content: str
@@ -33,6 +38,7 @@ class Edit:
     end_location: Location
 
 
+@stored
 @dataclass(frozen=True)
 class Fix:
     """A change that resolves a finding.
@@ -49,6 +55,7 @@ class Fix:
     edits: tuple[Edit, ...] = ()
 
 
+@stored
 @dataclass(frozen=True)
 class Diagnostic:
     code: str
@@ -77,6 +84,7 @@ SYNTAX_ERROR, IO_ERROR = "E999", "E902"
 FILE_ERROR_CODES = (SYNTAX_ERROR, IO_ERROR)
 
 
+@stored
 @dataclass(frozen=True)
 class FileError:
     """A file that could not be read, parsed or checked."""
@@ -102,6 +110,7 @@ RETURNS_VALUE = "<value>"
 UPLOAD_READ = "upload"
 
 
+@stored
 class Usage(str, Enum):
     """What happens to a call's result."""
 
@@ -110,6 +119,7 @@ class Usage(str, Enum):
     USED = "used"  # returned, read later, passed on, tested...
 
 
+@stored
 @dataclass(frozen=True)
 class Arg:
     """One argument of a call, reduced to what the rules need."""
@@ -126,6 +136,7 @@ class Arg:
     partial_of: str | None = None  # ``functools.partial(f, ...)``: reference of f
 
 
+@stored
 @dataclass(frozen=True)
 class CallSite:
     ordinal: int
@@ -148,6 +159,7 @@ class CallSite:
     guard: str = ""  # innermost error handling around the call: "try" (a body with except clauses), "except", "finally"
 
 
+@stored
 @dataclass(frozen=True)
 class Param:
     name: str
@@ -159,6 +171,7 @@ class Param:
     annotation_alias: str | None = None  # the bare annotation name, for module-level aliases
 
 
+@stored
 @dataclass(frozen=True)
 class Binding:
     """What a local or module-level name is bound to."""
@@ -169,6 +182,7 @@ class Binding:
     source: str | None = None  # "call"/"with": reference of the call's file argument (``ZipFile(buf)``: ``buf``)
 
 
+@stored
 @dataclass(frozen=True)
 class ResponseReturn:
     """A returned ``SomeResponse(..., background=...)`` call."""
@@ -178,6 +192,7 @@ class ResponseReturn:
     background: Arg | None
 
 
+@stored
 @dataclass(frozen=True)
 class FunctionFacts:
     qualname: str  # module-relative: ``Class.method`` or ``handler.<locals>.inner``
@@ -204,6 +219,7 @@ class FunctionFacts:
     return_names: tuple[str, ...] = ()  # every plain name a ``return`` statement's value reads
 
 
+@stored
 @dataclass(frozen=True)
 class ClassFacts:
     name: str
@@ -213,6 +229,7 @@ class ClassFacts:
     dependencies: tuple[Param, ...] = ()  # class attributes FastAPI injects: ``db: Session = Depends(get_db)``
 
 
+@stored
 @dataclass(frozen=True)
 class RouteReg:
     """A handler registered on an app/router object."""
@@ -229,6 +246,7 @@ class RouteReg:
     starlette: bool = False  # a Starlette ``Route(path, endpoint)``
 
 
+@stored
 @dataclass(frozen=True)
 class ModuleFacts:
     path: str
@@ -246,6 +264,7 @@ class ModuleFacts:
     type_aliases: tuple[tuple[str, Param], ...] = ()  # ``SessionDep = Annotated[Session, Depends(get_db)]``
 
 
+@stored
 @dataclass(frozen=True)
 class ParseResult:
     facts: ModuleFacts | None
@@ -253,6 +272,7 @@ class ParseResult:
     stored: bool = False  # the worker wrote ``facts`` to the cache itself
 
 
+@stored
 @dataclass(frozen=True)
 class Chain:
     """A witness: the shortest call chain from a function to a catalogued call."""

@@ -8,7 +8,6 @@ import hashlib
 import io
 import multiprocessing
 import os
-import pickle
 import re
 import shutil
 import signal
@@ -25,7 +24,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from bgtask_lint import __version__
+from bgtask_lint import __version__, codec
 from bgtask_lint.fingerprint import code_digest, racy
 from bgtask_lint.models import FileError, ModuleFacts, ParseResult
 
@@ -304,7 +303,7 @@ def _syntax_error(path: str, exc: Exception) -> FileError:
     return FileError(path, f"cannot parse: {message}", line, (col + 1) if isinstance(col, int) else None)
 
 
-CACHE_MAGIC = b"bgtask-lint facts 1\n"
+CACHE_MAGIC = b"bgtask-lint facts 2\n"
 TEMP_PREFIX = ".tmp-"
 #: After a run that wrote entries, entries the run did not use are deleted once there are more than
 #: ``PRUNE_FACTOR * files + PRUNE_SLACK`` of them (old contents of edited files, deleted files).
@@ -318,7 +317,8 @@ LAST_USED = ".last-used"
 
 
 class FactsCache:
-    """Pickled ``ModuleFacts`` keyed by content hash, module name and tool version.
+    """``ModuleFacts`` (and other run data) keyed by content hash, module name and tool version, stored
+    in the data-only format of :mod:`bgtask_lint.codec`: loading an entry never runs code.
 
     Each entry is ``CACHE_MAGIC``, the SHA-256 of the payload, then the payload, written to a
     temporary file and renamed into place: a torn, truncated or corrupted entry fails the check
@@ -349,7 +349,7 @@ class FactsCache:
             payload = blob[head + 32 :]
             if blob[:head] != CACHE_MAGIC or hashlib.sha256(payload).digest() != blob[head : head + 32]:
                 return None
-            facts = pickle.loads(payload)
+            facts = codec.loads(payload)
         except Exception:  # noqa: BLE001 - a missing or damaged entry is a miss
             return None
         if not isinstance(facts, expected):
@@ -446,7 +446,7 @@ def store_entry(directory: Path, key: str, value: Any) -> bool:
     target = directory / key[:2] / key
     tmp = None
     try:
-        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = codec.dumps(value)
         target.parent.mkdir(parents=True, exist_ok=True)
         ignore = directory.parent / ".gitignore"
         if not ignore.exists():

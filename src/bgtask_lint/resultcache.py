@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import sys
 import tempfile
 import time
@@ -12,12 +11,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from bgtask_lint import __version__
+from bgtask_lint import __version__, codec
 from bgtask_lint.fingerprint import code_digest, racy
 
 #: Files whose content can change a finding without any ``.py`` file changing (the FastAPI version).
 DEPENDENCY_FILES = ("pyproject.toml", "uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "Pipfile", "setup.cfg")
-MAGIC = b"bgtask-lint results\n"  # then the payload's SHA-256, then the payload: damage is a miss
+MAGIC = b"bgtask-lint results 2\n"  # then the payload's SHA-256, then the payload: damage is a miss
 KEEP = 8  # results kept per project: a few configurations and output formats side by side
 
 
@@ -71,7 +70,7 @@ class ResultCache:
             payload = blob[len(MAGIC) + 32 :]
             if blob[: len(MAGIC)] != MAGIC or hashlib.sha256(payload).digest() != blob[len(MAGIC) : len(MAGIC) + 32]:
                 return None
-            return pickle.loads(payload)
+            return codec.loads(payload)
         except Exception:  # noqa: BLE001 - a missing or damaged entry is a miss
             return None
 
@@ -81,14 +80,14 @@ class ResultCache:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-")
-            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            payload = codec.dumps(value)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(MAGIC + hashlib.sha256(payload).digest() + payload)
             os.replace(tmp, self.dir / key)
             entries = sorted(self.dir.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
             for old in entries[KEEP:]:
                 old.unlink(missing_ok=True)
-        except (OSError, pickle.PicklingError):
+        except (OSError, TypeError):
             return  # a read-only or full disk only costs speed
 
 
