@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fixtures import FIXTURES
 
 from bgtask_lint import codec
-from bgtask_lint.engine import Result, run
 from bgtask_lint.config import Config
+from bgtask_lint.engine import Result, run
 from bgtask_lint.models import Arg, Binding, CallSite, Diagnostic, Fix, Location, Usage
-from fixtures import FIXTURES
 
 
 def test_facts_of_every_fixture_come_back_equal() -> None:
