@@ -217,6 +217,7 @@ class FunctionFacts:
     nested: tuple[str, ...] = ()  # qualnames of directly nested defs
     request_reads: tuple[tuple[str, str], ...] = ()  # (param, attr) like ("request", "body")
     return_names: tuple[str, ...] = ()  # every plain name a ``return`` statement's value reads
+    raises: bool = False  # holds an ``assert`` or ``raise``: it tells its caller of failures on purpose
 
 
 @stored

@@ -217,6 +217,7 @@ class _Scope:
     global_names: set[str] = field(default_factory=set)
     class_deps: list[Param] = field(default_factory=list)
     return_names: set[str] = field(default_factory=set)
+    raises: bool = False
 
 
 class Summarizer(Walker):
@@ -694,6 +695,7 @@ class Summarizer(Walker):
                 nested=tuple(scope.nested),
                 request_reads=tuple(sorted(scope.request_reads)),
                 return_names=tuple(sorted(scope.return_names)),
+                raises=scope.raises,
             )
         )
 
@@ -860,6 +862,17 @@ class Summarizer(Walker):
                 binding = self._value_binding(node.value)
                 if binding.kind in ("ref", "call"):
                     func.bindings[YIELDED] = binding
+
+    def visit_Assert(self, node: cst.Assert) -> None:
+        self._raises()
+
+    def visit_Raise(self, node: cst.Raise) -> None:
+        self._raises()
+
+    def _raises(self) -> None:
+        func = self._func_scope()
+        if func is not None:
+            func.raises = True
 
     def visit_Await(self, node: cst.Await) -> None:
         if isinstance(node.expression, cst.Call):

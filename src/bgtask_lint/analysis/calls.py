@@ -14,7 +14,7 @@ for pure path arithmetic such as ``os.path.normpath``/``abspath`` and ``Path.abs
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -100,6 +100,9 @@ class CallKind:
     #: Saves application state that later requests read (``json.dump`` of a state file): persistence,
     #: like a database write, not a side job to defer.
     persists: bool = False
+    #: Returns an iterator that does its work while it is iterated (``os.scandir``, ``Path.rglob``):
+    #: calling it elsewhere moves only the start of the work.
+    lazy: bool = False
 
     def __post_init__(self) -> None:
         if self.cost is None:
@@ -426,6 +429,14 @@ _FILE_METADATA = (
 )  # fmt: skip
 CATALOGUE.update(_entries(True, FILE, *_FILE_METADATA, cost=Cost.FILE_METADATA))
 CATALOGUE.update(_entries(True, FILE, "json.dump", "pickle.dump", "shelve.open", persists=True))
+#: Calls that return a lazy iterator: the directory is read, or the tree walked, as it is iterated.
+LAZY_ITERATORS = (
+    "os.scandir", "os.walk", "os.fwalk", "glob.iglob",
+    *_on(tuple(f"{p}()" for p in _PATH_CLASSES), ("iterdir", "glob", "rglob", "walk")),
+)  # fmt: skip
+for _pattern in LAZY_ITERATORS:
+    if _pattern in CATALOGUE:
+        CATALOGUE[_pattern] = replace(CATALOGUE[_pattern], lazy=True)
 CATALOGUE.update(_entries(True, HTTP, "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex",
                           "socket.gethostbyaddr", cost=Cost.DNS))
 

@@ -572,6 +572,10 @@ class ProjectIndex:
             self._edge_memo[fqn] = rows
         return rows
 
+    def callees(self, fqn: str) -> list[tuple[CallSite, str]]:
+        """The project functions the function ``fqn`` runs, with the call that runs each."""
+        return [(call, callee) for call, _, _, callee in self._edges_of(fqn) if callee is not None]
+
     def in_focus(self, path: str) -> bool:
         return self.focus is None or path in self.focus
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bgtask_lint.analysis.calls import DB, FILE, HTTP, SLEEP, SUBPROCESS, WRITE_TARGET, Cost
-from bgtask_lint.analysis.index import PathFunction, ProjectIndex, argument_at, blocks, is_side_effect
+from bgtask_lint.analysis.index import PathFunction, ProjectIndex, Scoped, argument_at, blocks, is_side_effect
 from bgtask_lint.analysis.tasks import UPLOAD_FILE, closed_values
 from bgtask_lint.models import RETURNS_VALUE, UPLOAD_READ, CallSite, Chain, Fix, Usage
 
@@ -340,20 +340,56 @@ def move_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Chain
         return None, "the next statement logs its completion; moved alone, the log line would report work not yet done"
     value = index.call_target(s.module, s.function, call)
     task = index.runs_body(value, call)
+    checker = _raising(index, task) if task is not None else None
+    if checker is not None:
+        return None, (f"`{checker}` raises on purpose (`assert` or `raise`), and today the client gets that error; "
+                      "after the move it would get a success. Check in the handler, then defer the work")
     if task is not None and task.function.is_async and index.blocking.get(task.fqn) is not None:
         return None, (f"`{task.function.name}` is `async def` and blocks: as a background task it would still stall "
                       "the event loop (make it a plain `def` first)")
     return Fix("unsafe", f"Move {call_label(call)} into `BackgroundTasks.add_task`", "move", call.ordinal), None
 
 
-def thread_fix(pf: PathFunction, call: CallSite, chain: Chain) -> Fix | None:
+def _raising(index: ProjectIndex, start: Scoped, depth: int = 4) -> str | None:
+    """The name of a project function on the way from ``start`` to its deferrable work that holds an
+    ``assert`` or ``raise`` (a precondition such as ``assert settings.emails_enabled``): errors the
+    work reports on purpose, which decide the response while the work runs before it."""
+    todo, seen = [(start.fqn, 0)], {start.fqn}
+    while todo:
+        fqn, level = todo.pop()
+        scoped = index.functions[fqn]
+        if scoped.function.raises:
+            return scoped.function.name
+        if level + 1 >= depth:
+            continue
+        for call, callee in index.callees(fqn):
+            if callee not in seen and not call.try_handles and index.deferrable.get(callee):
+                seen.add(callee)
+                todo.append((callee, level + 1))
+    return None
+
+
+LAZY_REASON = ("it returns a lazy iterator, whose work runs as the handler iterates it; put the loop in a "
+               "function and run that in a worker thread")
+
+
+def thread_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Chain) -> Fix | str | None:
     """The unsafe fix that runs a blocking call in a worker thread (``await run_in_threadpool(f, x)``):
     the work still runs before the response and its errors still reach the client; only the thread
     changes. Not for database objects (an ``sqlite3`` connection refuses another thread), a pause, a
-    ``with`` item, a loop body or ``finally`` clause (the new ``await`` lets other code run there), or a
-    call whose result is the receiver of a further call (``db.execute(q).fetchall()``)."""
+    ``with`` item, a loop body or ``finally`` clause (the new ``await`` lets other code run there), a
+    call whose result is the receiver of a further call (``db.execute(q).fetchall()``), or one that
+    returns a lazy iterator (``os.scandir``, a generator function): the thread would only start it, and
+    the work would still run on the event loop as the handler iterates: :data:`LAZY_REASON`, said
+    instead of a fix."""
     if call.awaited or call.in_with_item or chain.category in (DB, SLEEP):
         return None  # a pause is not work for a thread: `await asyncio.sleep(...)` is its fix
+    s = pf.scoped
+    value = index.call_target(s.module, s.function, call)
+    kind = index.call_kind(s.module, s.function, call, value)
+    target = index.scoped(value)
+    if kind is not None and kind.lazy or target is not None and target.function.is_generator:
+        return LAZY_REASON
     if call.in_loop or call.guard == "finally":
         # a new ``await`` lets other requests run: mid-loop (over a cursor on a shared connection, say)
         # or in clean-up that a cancellation would then cut short

@@ -117,6 +117,11 @@ class BackgroundTaskWithoutErrorHandling(Rule):
                 # a function defined inside the code that schedules it: nothing else can call it
                 first = min(c.ordinal for c in site.task.function.calls)
                 fix = Fix("unsafe", f"Wrap `{site.task_label()}` in try/except that logs the error", "wrap-try", first)
+            elif any(c.try_handles for c in site.task.function.calls):
+                # the function already decides which of its errors to handle: a wrapper around all of
+                # it would second-guess that, and its other callers would not get it
+                reason = (f"`{site.task_label()}` handles some of its errors itself; extend that handling "
+                          f"to `{chain.steps[1] if len(chain.steps) > 1 else chain.steps[0]}`")  # fmt: skip
             else:
                 # other code may call the function and expect its errors (callers in files no route
                 # reaches are not even summarised): leave its body alone and wrap the task where it is added

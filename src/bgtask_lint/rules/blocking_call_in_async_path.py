@@ -116,6 +116,7 @@ class BlockingCallInAsyncPath(Rule):
                     reason = f"{chain.category} work is not deferrable; {advice}"
                 if fix is None:
                     # the work stays before the response (it is needed, or it is what the endpoint is for)
-                    fix = thread_fix(pf, call, chain)
+                    offered = thread_fix(index, pf, call, chain)
+                    fix, reason = (None, offered) if isinstance(offered, str) else (offered, reason)
                 yield self.report(s.module, call, message, fix=fix, no_fix_reason=reason,
                                   chain=chain.steps, function=s.fqn)  # fmt: skip
