@@ -422,3 +422,64 @@ def test_conflicting_options_are_refused(project: Path, args: list[str], named: 
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: ") and all(n in line for n in named), line
     assert result.stdout == "" and (project / "app.py").read_text() == before
+
+
+def _cache_files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("how", ["option", "environment", "setting"])
+def test_the_cache_goes_where_it_is_told(project: Path, tmp_path: Path, how: str) -> None:
+    cache = tmp_path / "ci-cache"
+    args, env = [], {}
+    if how == "option":
+        args = ["--cache-dir", str(cache)]
+    elif how == "environment":
+        env = {"BGTASK_LINT_CACHE_DIR": str(cache)}
+    else:
+        (project / "pyproject.toml").write_text('[tool.bgtask-lint]\ncache-dir = "ci-cache"\n')
+    first = bgtask_lint("check", *args, ".", cwd=project, env=env)
+    assert first.returncode == 1 and "BGT102" in first.stdout
+    assert not (project / ".bgtask_lint_cache").exists()
+    assert _cache_files(cache) and (cache / ".gitignore").read_text() == "*\n"
+    again = bgtask_lint("check", *args, ".", cwd=project, env=env)
+    assert again.stdout == first.stdout
+
+
+def test_a_cache_that_cannot_be_written_is_said_once_and_the_run_goes_on(project: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    proc = bgtask_lint("check", "--cache-dir", str(blocker / "cache"), ".", cwd=project)
+    assert proc.returncode == 1 and "BGT102" in proc.stdout
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "cannot write the cache in" in warnings[0] and "not-a-directory" in warnings[0]
+
+
+def test_a_cache_restored_into_a_fresh_checkout_elsewhere_is_reused(project: Path, tmp_path: Path) -> None:
+    (project / "helpers.py").write_text("import smtplib\n\n\ndef mail(to):\n    smtplib.SMTP('x').sendmail('a', [to], 'b')\n")
+    first = bgtask_lint("check", "-v", ".", cwd=project)
+    assert "0 from cache" in first.stderr
+    time.sleep(RACY_NS / 1e9)  # files written within the racy window are never recorded
+    bgtask_lint("check", ".", cwd=project)
+    # what CI does: a new clone at another path (new inodes and mtimes) and the cache directory restored
+    clone = tmp_path / "elsewhere" / "checkout"
+    shutil.copytree(project, clone)  # copies contents; the copies get new inodes
+    now = time.time()
+    for path in clone.rglob("*.py"):
+        os.utime(path, (now, now))
+    moved = bgtask_lint("check", "-v", ".", cwd=clone)
+    assert moved.stdout.replace(str(clone), "") == first.stdout.replace(str(project), "")
+    assert "0 parsed" in moved.stderr, moved.stderr
+
+
+def test_force_exclude_skips_named_files_the_settings_exclude(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.bgtask-lint]\nextend-exclude = ["generated"]\n')
+    (project / "generated").mkdir()
+    shutil.copy(project / "app.py", project / "generated" / "client.py")
+    named = bgtask_lint("check", "generated/client.py", cwd=project)
+    assert named.returncode == 1 and "generated/client.py" in named.stdout  # named files are linted, as ruff does
+    forced = bgtask_lint("check", "--force-exclude", "generated/client.py", cwd=project)
+    assert forced.returncode == 0 and "BGT" not in forced.stdout
+    (project / "pyproject.toml").write_text('[tool.bgtask-lint]\nextend-exclude = ["generated"]\nforce-exclude = true\n')
+    both = bgtask_lint("check", "generated/client.py", "app.py", cwd=project)
+    assert both.returncode == 1 and "app.py" in both.stdout and "generated" not in both.stdout

@@ -691,7 +691,7 @@ def test_upload_file_move_depends_on_the_fastapi_version(tmp_path: Path, version
         pytest.param("refuse_async_helper_that_blocks", ["is `async def` and blocks"], id="async helper that blocks"),
         pytest.param("refuse_task_that_blocks", ["blocks the event loop: as a background task"], id="create_task of a blocking coroutine"),
         pytest.param("refuse_task_that_handles_some_errors", ["handles some of its errors itself"], id="a task that handles part of its errors"),
-        pytest.param("refuse_work_that_raises", ["`send_email` raises on purpose"], id="deferred work that raises on purpose"),
+        pytest.param("refuse_work_that_decides_the_response", ["`fetch_avatar` raises an HTTP error response"], id="deferred work that raises an HTTP error"),
         pytest.param("refuse_lazy_iterator", ["returns a lazy iterator"], id="a thread would only start the iteration"),
     ],
 )  # fmt: skip

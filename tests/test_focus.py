@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bgtask_lint.config import Config
-from bgtask_lint.engine import run
+from bgtask_lint.engine import Result, run
 
 SHOP = Path(__file__).resolve().parents[1] / "examples" / "shop"
 FILES = sorted(str(p) for p in SHOP.rglob("*.py"))
@@ -18,19 +18,27 @@ def _key(d):
 
 
 @pytest.fixture(scope="module")
-def whole() -> dict[str, list]:
-    result = run([str(SHOP)], Config(), use_cache=False)
-    out: dict[str, list] = {}
-    for d in result.diagnostics:
-        out.setdefault(d.path, []).append(_key(d))
-    return out
+def whole() -> Result:
+    return run([str(SHOP)], Config(), use_cache=False)
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(Path(p).relative_to(SHOP)))
-def test_one_file_matches_the_whole_project_run(path: str, whole: dict[str, list]) -> None:
+def test_one_file_gives_the_whole_project_findings_it_causes(path: str, whole: Result) -> None:
+    """Its own findings, and those elsewhere whose chain passes through one of its functions."""
+    assert whole.index is not None
     result = run([path], Config(), use_cache=False)
-    assert result.index is not None and result.index.focus == frozenset({path})
-    assert [_key(d) for d in result.diagnostics] == whole.get(path, [])
+    assert result.index is not None and path in (result.index.focus or ())
+    caused = [d for d in whole.diagnostics
+              if d.path == path or any(whole.index.functions[f].module.path == path for f in d.via)]  # fmt: skip
+    assert [_key(d) for d in result.diagnostics] == [_key(d) for d in caused]
+
+
+def test_a_helper_changed_alone_reports_the_handler_it_makes_slow(whole: Result) -> None:
+    helper = str(SHOP / "app" / "services" / "email.py")
+    result = run([helper], Config(), use_cache=False)
+    elsewhere = {(Path(d.path).name, d.code) for d in result.diagnostics if d.path != helper}
+    assert elsewhere and all(d.path != helper for d in result.diagnostics if d.code == "BGT101")
+    assert ("users.py", "BGT101") in elsewhere
 
 
 def test_a_rule_that_crashes_on_one_file_is_reported_against_it(monkeypatch: pytest.MonkeyPatch) -> None:

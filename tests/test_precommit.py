@@ -100,3 +100,58 @@ def test_fix_hook_rewrites_the_file(tmp_path: Path, home: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr  # pre-commit fails a hook that modified files
     assert "files were modified by this hook" in result.stdout
     assert "background_tasks.add_task(notify, user)" in (repo / "app.py").read_text()
+
+
+HANDLER = '''\
+from fastapi import FastAPI
+
+from notify import welcome
+
+app = FastAPI()
+
+
+@app.post("/signup")
+def signup(email: str):
+    welcome(email)
+    return {"ok": True}
+'''
+
+QUIET_HELPER = '''\
+def welcome(email: str) -> None:
+    print("welcome", email)
+'''
+
+SLOW_HELPER = '''\
+import smtplib
+
+
+def welcome(email: str) -> None:
+    with smtplib.SMTP("localhost") as smtp:
+        smtp.sendmail("shop@example.com", [email], "Welcome!")
+'''
+
+
+def test_a_commit_that_changes_only_a_helper_reports_the_handler_it_makes_slow(tmp_path: Path, home: Path) -> None:
+    repo = _repo(tmp_path, "app.py", HANDLER)
+    (repo / "notify.py").write_text(QUIET_HELPER)
+    git = ["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev"]
+    subprocess.run([*git, "add", "notify.py"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "start"], cwd=repo, check=True)
+    assert _try_repo(repo, home, "bgtask-lint", "notify.py").returncode == 0
+    (repo / "notify.py").write_text(SLOW_HELPER)
+    subprocess.run([*git, "add", "notify.py"], cwd=repo, check=True)
+    result = _try_repo(repo, home, "bgtask-lint", "notify.py")  # pre-commit names the changed file only
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "app.py:10:5: BGT101" in result.stdout and "welcome -> smtplib.SMTP.sendmail" in result.stdout
+
+
+def test_files_the_settings_exclude_are_skipped_when_pre_commit_names_them(tmp_path: Path, home: Path) -> None:
+    repo = _repo(tmp_path, "pyproject.toml", '[tool.bgtask-lint]\nextend-exclude = ["generated"]\n')
+    (repo / "generated").mkdir()
+    (repo / "generated" / "client.py").write_text(FINDING)
+    (repo / "app.py").write_text(FINDING)
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    result = _try_repo(repo, home, "bgtask-lint", "generated/client.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = _try_repo(repo, home, "bgtask-lint", "generated/client.py", "app.py")
+    assert result.returncode == 1 and "app.py:9:5: BGT102" in result.stdout and "generated" not in result.stdout

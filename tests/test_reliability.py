@@ -377,13 +377,13 @@ def test_cached_facts_are_read_while_the_workers_parse_and_a_crash_still_costs_o
     for name in names:
         (tmp_path / f"{name}.py").write_text(handler(name))
     files = [project.SourceFile(tmp_path / f"{n}.py", n, False) for n in names]
-    cache = project.FactsCache(tmp_path)
+    cache = project.FactsCache(project.cache_base(tmp_path))
     first = project.load(files, cache, jobs=2)
     assert first.parsed == 40 and not first.errors
     (tmp_path / "m3.py").write_text(handler("m3") + "\n\ndef later():\n    return 1\n")
     (tmp_path / "deep.py").write_text(DEEP_PARENS)
     files.append(project.SourceFile(tmp_path / "deep.py", "deep", False))
-    again = project.load(files, project.FactsCache(tmp_path), jobs=2)
+    again = project.load(files, project.FactsCache(project.cache_base(tmp_path)), jobs=2)
     assert (again.parsed, again.cached) == (2, 39)
     assert [e.path for e in again.errors] == [str(tmp_path / "deep.py")] and "SIGSEGV" in again.errors[0].message
     assert [m.path for m in again.facts] == sorted(str(f.path) for f in files if f.path.name != "deep.py")
@@ -937,15 +937,15 @@ def test_a_file_is_read_again_when_its_identity_changes_even_with_size_and_mtime
     assert len(slow) == len(quiet)
     app = tmp_path / "app.py"
     app.write_text(slow)
-    fresh = project.Contents([str(app)], project.FactsCache(tmp_path))
+    fresh = project.Contents([str(app)], project.FactsCache(project.cache_base(tmp_path)))
     assert str(app) in fresh and fresh.data(str(app)) == slow.encode()
     fresh.save()
-    assert project.FactsCache(tmp_path).get(project.STATS_KEY, dict) is None  # too recent to be recorded
+    assert project.FactsCache(project.cache_base(tmp_path)).get(project.STATS_KEY, dict) is None  # too recent to be recorded
     time.sleep(RACY_NS / 1e9 + 0.2)
     assert {f[1] for f in findings(lint_json(tmp_path))} == {"BGT102"}
-    recorded = project.FactsCache(tmp_path).get(project.STATS_KEY, dict)
+    recorded = project.FactsCache(project.cache_base(tmp_path)).get(project.STATS_KEY, dict)
     assert set(recorded) == {str(app)}
-    known = project.Contents([str(app)], project.FactsCache(tmp_path))
+    known = project.Contents([str(app)], project.FactsCache(project.cache_base(tmp_path)))
     assert known.digest(str(app)) == project.content_digest(slow.encode()) and not known._bytes  # not read
     st = app.stat()
     app.write_text(quiet)

@@ -6,7 +6,7 @@ import gc
 import io
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -82,6 +82,10 @@ def cli(ctx: click.Context, color: bool | None) -> None:
 @click.option("--statistics", is_flag=True, help="Count findings per rule.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="Read settings from this file.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the facts cache.")
+@click.option("--cache-dir", type=click.Path(path_type=str), envvar="BGTASK_LINT_CACHE_DIR", show_envvar=True,
+              help="Where the cache lives (default: .bgtask_lint_cache in the project).")
+@click.option("--force-exclude/--no-force-exclude", default=None,
+              help="Apply exclude settings to paths named on the command line too (for pre-commit).")
 @click.option("--stdin-filename", help="Lint standard input as if it were this file.")
 @click.option("--baseline", type=click.Path(path_type=Path), help="Report only findings not in this baseline file.")
 @click.option("--write-baseline", type=click.Path(path_type=Path), help="Write the current findings as a baseline.")
@@ -91,7 +95,8 @@ def cli(ctx: click.Context, color: bool | None) -> None:
 @click.pass_obj
 def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, diff: bool, show_fixes: bool,
           output_format: str, select: tuple[str, ...], ignore: tuple[str, ...], extend_select: tuple[str, ...],
-          exit_zero: bool, statistics: bool, config_file: Path | None, no_cache: bool, stdin_filename: str | None,
+          exit_zero: bool, statistics: bool, config_file: Path | None, no_cache: bool, cache_dir: str | None,
+          force_exclude: bool | None, stdin_filename: str | None,
           baseline: Path | None, write_baseline: Path | None, add_noqa: bool, quiet: bool,
           verbose: bool) -> None:  # fmt: skip
     """Lint PATHS (default: the current directory)."""
@@ -117,6 +122,10 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
         config = load_config(source, known)
         config = from_overrides(config, select=_codes(select), ignore=_codes(ignore),
                                 extend_select=_codes(extend_select), known_codes=known)  # fmt: skip
+        if cache_dir:
+            config = replace(config, cache_dir=os.path.abspath(os.path.expanduser(cache_dir)))
+        if force_exclude is not None:
+            config = replace(config, force_exclude=force_exclude)
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(EXIT_ERROR) from None
@@ -130,6 +139,8 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
     # that `--ignore E999` / `E902` (or per-file-ignores) turn off
     result.errors = [e for e in [*result.errors, *(FileError(p, "no such file or directory") for p in missing)]
                      if config.enabled(e.code, e.path, default=True)]  # fmt: skip
+    for warning in dict.fromkeys(result.warnings):
+        click.echo(f"warning: {warning}", err=True)
     if not result.files and not result.errors and not missing:
         click.echo("warning: No Python files found under the given path(s)", err=True)
     root = os.getcwd()

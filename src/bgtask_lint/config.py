@@ -24,7 +24,7 @@ from bgtask_lint.analysis.versions import parse_version
 SECTION = "tool.bgtask-lint"
 KEYS = (
     "select", "ignore", "extend-select", "exclude", "extend-exclude", "per-file-ignores", "fastapi-version",
-    "slow-calls", "blocking-calls", "error-handling-decorators",
+    "slow-calls", "blocking-calls", "error-handling-decorators", "cache-dir", "force-exclude",
 )  # fmt: skip
 
 
@@ -47,6 +47,8 @@ class Config:
     slow_calls: tuple[tuple[str, str], ...] = ()  # (pattern, canonical category): awaitable slow work
     blocking_calls: tuple[tuple[str, str], ...] = ()  # (pattern, canonical category): blocking sync work
     error_handling_decorators: tuple[str, ...] = ()
+    cache_dir: str | None = None  # absolute; None: ``.bgtask_lint_cache`` in the project
+    force_exclude: bool = False  # exclusions apply to paths named on the command line too
     source: str | None = None  # the file the settings came from
     root: str | None = None  # its directory (absolute): per-file-ignores globs are relative to it
 
@@ -184,6 +186,14 @@ class _Parser:
             return value.strip()
         if key in ("slow-calls", "blocking-calls"):
             return self.calls(key, value)
+        if key == "cache-dir":
+            if not isinstance(value, str) or not value.strip():
+                raise self.fail(key, f"expected a directory path, got {_kind(value)}")
+            return value
+        if key == "force-exclude":
+            if not isinstance(value, bool):
+                raise self.fail(key, f"expected true or false, got {_kind(value)}")
+            return value
         for name in (names := self.strings(key, value)):  # error-handling-decorators
             if not all(part.isidentifier() for part in name.split(".")):
                 raise self.fail(key, f"{name!r} is not a qualified name such as 'mypkg.errors.reported'")
@@ -203,7 +213,10 @@ def parse_table(table: dict[str, Any], source: str, known_codes: Collection[str]
     both = sorted({p for p, _ in values.get("slow_calls", ())} & {p for p, _ in values.get("blocking_calls", ())})
     if both:
         raise parser.fail("blocking-calls", f"pattern {both[0]!r} is also in slow-calls")
-    return Config(**values, source=source, root=os.path.dirname(os.path.abspath(source)))
+    root = os.path.dirname(os.path.abspath(source))
+    if "cache_dir" in values:  # relative to the settings file, as ruff's ``cache-dir``
+        values["cache_dir"] = os.path.join(root, os.path.expanduser(values["cache_dir"]))
+    return Config(**values, source=source, root=root)
 
 
 def find_config(start: Path) -> Path | None:

@@ -16,19 +16,19 @@ from typing import TYPE_CHECKING
 
 from bgtask_lint.codec import stored
 from bgtask_lint.config import Config
-from bgtask_lint.discovery import DEFAULT_EXCLUDE, discover
+from bgtask_lint.discovery import DEFAULT_EXCLUDE, discover, is_excluded
 from bgtask_lint.fingerprint import code_digest
 from bgtask_lint.models import Diagnostic, FileError, Located
 from bgtask_lint.prefilter import Module, Scan, relevant, scan
 from bgtask_lint.resultcache import ResultCache
 from bgtask_lint.project import (
-    CACHE_DIR,
     LOCATE,
     Contents,
     FactsCache,
     ParseResult,
     SourceFile,
     answer,
+    cache_base,
     find_project_root,
     load,
     lookup_stack_bytes,
@@ -65,6 +65,7 @@ class Result:
     project_root: Path | None = None  # the root the caller fixed, if any (re-lints reuse it)
     run_key: str | None = None  # the identity of every input of the run, when the run was cached
     outputs: ResultCache | None = None  # where renderings of this result are kept
+    warnings: list[str] = field(default_factory=list)  # said once on stderr: a cache that cannot be written
 
 
 def run(paths: Sequence[str | Path], config: Config, **options) -> Result:  # type: ignore[no-untyped-def]
@@ -103,6 +104,12 @@ def _run(
     """
     exclude = config.exclude if config.exclude is not None else DEFAULT_EXCLUDE
     targets = discover(paths, exclude, config.extend_exclude)
+    if config.force_exclude and targets.explicit:  # pre-commit names files the settings exclude
+        patterns = (*exclude, *config.extend_exclude)
+        dropped = {p for p in targets.explicit
+                   if is_excluded(p, Path(config.root) if config.root else find_project_root(p), patterns)}  # fmt: skip
+        targets = replace(targets, files=tuple(p for p in targets.files if p not in dropped),
+                          explicit=targets.explicit - dropped)  # fmt: skip
     target_set = {str(p) for p in targets.files} | set(overlay or {})
     roots = sorted({project_root.resolve()} if project_root else {find_project_root(Path(p)) for p in paths if Path(p).exists()})
     # the project around the paths (the index needs it all); walked once when the paths are its roots
@@ -125,18 +132,19 @@ def _run(
         sources.append(SourceFile(p, name, is_package, alias))
         for a in alias:
             aliases[str(p)] = a
-    results = ResultCache(roots[0], CACHE_DIR) if roots and use_cache and not overlay else None
+    base = cache_base(roots[0], config.cache_dir) if roots and use_cache else None
+    results = ResultCache(base) if base is not None and not overlay else None
     run_key = results.key(
         ((str(s.path), s.module, s.is_package) for s in sources),
         (config, sorted(target_set), targets.errors, targets.missing, project_root, fix_edits, _installed_fastapi()),
     ) if results else None  # fmt: skip
-    outputs = ResultCache(roots[0], CACHE_DIR, "outputs") if results is not None and run_key else None
+    outputs = ResultCache(base, "outputs") if base is not None and results is not None and run_key else None
     if results is not None and (hit := results.get(run_key)) is not None:
         hit.cached, hit.parsed, hit.run_key, hit.outputs = len(sources), 0, run_key, outputs
         return hit
     if len(sources) >= PRESTART_FILES and jobs is None:
         prestart()  # a whole project to analyse: the parser workers start while the tree is read
-    cache = FactsCache(roots[0] if roots and use_cache else None)
+    cache = FactsCache(base)
     contents = Contents([str(s.path) for s in sources], cache, overlay)
     # Only what a route or a task can reach is summarised; the other files linted are checked to parse.
     modules = [Module(str(s.path), s.module, s.is_package, s.aliases) for s in sources]
@@ -153,10 +161,15 @@ def _run(
 
     index = ProjectIndex(loaded.facts, catalogue, frozenset(config.error_handling_decorators))
     index.add_aliases(aliases)
-    # Rules look at the files reported on (and whatever those reach), not the whole project.
-    index.focus = None if all(m.path in target_set for m in loaded.facts) else frozenset(target_set)
-    diagnostics, rule_errors = check(index, config, target_set)
-    errors += rule_errors
+    # Rules look at the files reported on (and whatever those reach), not the whole project; when files
+    # are named (pre-commit, an editor), also at the modules importing them: a finding there whose chain
+    # passes through a named file is caused by the change, and is reported too.
+    partial = not all(m.path in target_set for m in loaded.facts)
+    affected = index.importers(target_set) if partial else set()
+    index.focus = frozenset(target_set | affected) if partial else None
+    diagnostics, rule_errors = check(index, config, target_set | affected)
+    diagnostics = [d for d in diagnostics if d.path in target_set or _passes_through(index, d, target_set)]
+    errors += [e for e in rule_errors if e.path not in affected]
     located, shown = _locate(diagnostics, overlay or {}, errors, cache, contents)
     located = [d for d in located if config.enabled(d.code, d.path)]
     result = Result(
@@ -177,7 +190,19 @@ def _run(
     if results is not None:
         results.put(run_key, replace(result, index=None))
         result.run_key, result.outputs = run_key, outputs
+    problem = cache.problem or (results.problem if results is not None else None)
+    if problem is not None and base is not None:
+        result.warnings.append(f"cannot write the cache in {base}: {problem}; the run goes on without it")
     return result
+
+
+def _passes_through(index: ProjectIndex, d: Diagnostic, paths: set[str]) -> bool:
+    """The finding's chain runs through a function defined in one of ``paths``."""
+    for fqn in d.via:
+        scoped = index.functions.get(fqn)
+        if scoped is not None and scoped.module.path in paths:
+            return True
+    return False
 
 
 def lacks_edits(result: Result, unsafe: bool) -> bool:

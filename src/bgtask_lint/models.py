@@ -73,6 +73,8 @@ class Diagnostic:
     """Qualified name of the function the finding sits in (used for stable fingerprints)."""
     snippet: str = ""
     """Source text of the reported call, for fingerprints."""
+    via: tuple[str, ...] = ()
+    """The project functions (FQNs) the chain passes through: a finding is caused by a change to any."""
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
@@ -217,7 +219,7 @@ class FunctionFacts:
     nested: tuple[str, ...] = ()  # qualnames of directly nested defs
     request_reads: tuple[tuple[str, str], ...] = ()  # (param, attr) like ("request", "body")
     return_names: tuple[str, ...] = ()  # every plain name a ``return`` statement's value reads
-    raises: bool = False  # holds an ``assert`` or ``raise``: it tells its caller of failures on purpose
+    raises: tuple[str, ...] = ()  # references of the exceptions its ``raise`` statements raise
 
 
 @stored
@@ -282,6 +284,7 @@ class Chain:
     category: str
     sync: bool
     cost: int = 0  # the witness's cost class (``calls.Cost``): the costliest call the path reaches
+    through: tuple[str, ...] = ()  # the project functions (FQNs) of the steps, in order
 
     def render(self) -> str:
         return " -> ".join(self.steps)

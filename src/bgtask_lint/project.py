@@ -207,7 +207,7 @@ def answer(request: tuple) -> ParseResult | tuple[bool, ...] | dict:  # type: ig
         return _check_syntax(*request[1:5])
     _, path, data, module, is_package, directory, key = request
     result = _summarise(path, data, module, is_package)
-    if result.facts is not None and directory and store_entry(Path(directory), key, result.facts):
+    if result.facts is not None and directory and store_entry(Path(directory), key, result.facts) is None:
         return ParseResult(result.facts, stored=True)  # written here, side by side with the other workers
     return result
 
@@ -326,10 +326,12 @@ class FactsCache:
     or broken cache directory only makes the run slower.
     """
 
-    def __init__(self, root: Path | None) -> None:
-        self.dir = root / CACHE_DIR / __version__ if root is not None else None
+    def __init__(self, base: Path | None) -> None:
+        """``base`` is the cache directory (see :func:`cache_base`); None: no cache."""
+        self.dir = base / __version__ if base is not None else None
         self.used: set[str] = set()  # keys this run read or wrote
         self.wrote = 0
+        self.problem: str | None = None  # why an entry could not be written, the first time
 
     @staticmethod
     def key(digest: bytes, module: str, is_package: bool) -> str:
@@ -364,8 +366,11 @@ class FactsCache:
         if self.dir is None:
             return
         self.used.add(key)
-        if store_entry(self.dir, key, facts):
+        problem = store_entry(self.dir, key, facts)
+        if problem is None:
             self.wrote += 1
+        else:
+            self.problem = self.problem or problem
 
     def stored(self, key: str) -> None:
         """Record an entry a parser worker wrote (see :func:`store_entry`)."""
@@ -440,9 +445,15 @@ class FactsCache:
             pass
 
 
-def store_entry(directory: Path, key: str, value: Any) -> bool:
-    """Write one cache entry atomically; False (and nothing left behind) when it cannot be written.
-    Parser workers call it for the facts they make, so the writes run side by side."""
+def cache_base(root: Path, configured: str | os.PathLike[str] | None = None) -> Path:
+    """The cache directory of the project at ``root``: ``configured`` (``--cache-dir``,
+    ``BGTASK_LINT_CACHE_DIR`` or the ``cache-dir`` setting) or ``.bgtask_lint_cache`` in the project."""
+    return Path(os.path.abspath(configured)) if configured else root / CACHE_DIR
+
+
+def store_entry(directory: Path, key: str, value: Any) -> str | None:
+    """Write one cache entry atomically; None when written, else why it could not be (and nothing is
+    left behind). Parser workers call it for the facts they make, so the writes run side by side."""
     target = directory / key[:2] / key
     tmp = None
     try:
@@ -455,14 +466,14 @@ def store_entry(directory: Path, key: str, value: Any) -> bool:
         with os.fdopen(fd, "wb") as fh:
             fh.write(CACHE_MAGIC + hashlib.sha256(payload).digest() + payload)
         os.replace(tmp, target)
-        return True
-    except Exception:  # noqa: BLE001 - a read-only tree still lints; it is just not cached
+        return None
+    except Exception as exc:  # noqa: BLE001 - a read-only tree still lints; it is just not cached
         if tmp is not None:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
-        return False
+        return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
 
 
 @dataclass

@@ -21,8 +21,10 @@ KEEP = 8  # results kept per project: a few configurations and output formats si
 
 
 class ResultCache:
-    def __init__(self, root: Path, cache_dir: str, kind: str = "results") -> None:
-        self.dir = root / cache_dir / __version__ / kind
+    def __init__(self, base: Path, kind: str = "results") -> None:
+        """``base`` is the cache directory (``project.cache_base``)."""
+        self.dir = base / __version__ / kind
+        self.problem: str | None = None  # why the entry could not be written
 
     @staticmethod
     def derive(key: str, extra: Iterable[Any]) -> str:
@@ -87,8 +89,8 @@ class ResultCache:
             entries = sorted(self.dir.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
             for old in entries[KEEP:]:
                 old.unlink(missing_ok=True)
-        except (OSError, TypeError):
-            return  # a read-only or full disk only costs speed
+        except (OSError, TypeError) as exc:  # a read-only or full disk only costs speed
+            self.problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
 def _with_ancestors(dirs: set[str]) -> set[str]:

@@ -217,7 +217,7 @@ class _Scope:
     global_names: set[str] = field(default_factory=set)
     class_deps: list[Param] = field(default_factory=list)
     return_names: set[str] = field(default_factory=set)
-    raises: bool = False
+    raises: set[str] = field(default_factory=set)
 
 
 class Summarizer(Walker):
@@ -695,7 +695,7 @@ class Summarizer(Walker):
                 nested=tuple(scope.nested),
                 request_reads=tuple(sorted(scope.request_reads)),
                 return_names=tuple(sorted(scope.return_names)),
-                raises=scope.raises,
+                raises=tuple(sorted(scope.raises)),
             )
         )
 
@@ -863,16 +863,12 @@ class Summarizer(Walker):
                 if binding.kind in ("ref", "call"):
                     func.bindings[YIELDED] = binding
 
-    def visit_Assert(self, node: cst.Assert) -> None:
-        self._raises()
-
     def visit_Raise(self, node: cst.Raise) -> None:
-        self._raises()
-
-    def _raises(self) -> None:
         func = self._func_scope()
-        if func is not None:
-            func.raises = True
+        exc = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
+        ref = dotted(exc) if exc is not None else None
+        if func is not None and ref is not None:
+            func.raises.add(ref)
 
     def visit_Await(self, node: cst.Await) -> None:
         if isinstance(node.expression, cst.Call):

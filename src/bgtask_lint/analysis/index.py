@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import heapq
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -158,6 +158,26 @@ class ProjectIndex:
         if found is None:
             found = self._nearest[key] = max(candidates, key=lambda m: _common_prefix(m.path, importer.path))
         return found
+
+    def importers(self, paths: Collection[str]) -> set[str]:
+        """The paths of the modules that import one of ``paths``, directly or through other modules:
+        what a change to those files can change the findings of."""
+        imported_by: dict[str, set[str]] = {}
+        for mod in self.modules:
+            for _, target in mod.imports:
+                parts = target.split(".")
+                for end in range(len(parts), 0, -1):  # ``pkg.mod.name``: the longest prefix that is a module
+                    found = self.module(".".join(parts[:end]), mod)
+                    if found is not None:
+                        imported_by.setdefault(found.path, set()).add(mod.path)
+                        break
+        todo, seen = list(paths), set(paths)
+        while todo:
+            for importer in imported_by.get(todo.pop(), ()):
+                if importer not in seen:
+                    seen.add(importer)
+                    todo.append(importer)
+        return seen - set(paths)
 
     def function_of(self, mod: ModuleFacts, qualname: str) -> FunctionFacts | None:
         return self._local.get((mod.path, qualname))
@@ -637,7 +657,7 @@ class ProjectIndex:
                         or (kind.cost == leaf.cost and leaf_value and (value or "").startswith(leaf_value + "()."))
                     ):
                         leaf = Chain((display(fqn, self.functions[fqn]), self.witness(value, kind)), kind.category,
-                                     kind.sync, kind.cost)  # fmt: skip
+                                     kind.sync, kind.cost, (fqn,))  # fmt: skip
                         leaf_value = value
                 elif callee is not None:
                     reverse.setdefault(callee, []).append((fqn, call))
@@ -655,7 +675,7 @@ class ProjectIndex:
                 steps = (display(caller, self.functions[caller]), *chain.steps)
                 pushed += 1
                 heapq.heappush(heap, (-chain.cost, length + 1, pushed, caller,
-                                      Chain(steps, chain.category, chain.sync, chain.cost)))  # fmt: skip
+                                      Chain(steps, chain.category, chain.sync, chain.cost, (caller, *chain.through))))  # fmt: skip
         return Reach(best)
 
     @cached_property

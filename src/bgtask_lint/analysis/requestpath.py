@@ -276,7 +276,8 @@ def _with_chain(index: ProjectIndex, pf: PathFunction, opener: CallSite, chain: 
     if best is None:
         return chain
     category = best.category if best.cost > chain.cost else chain.category
-    return Chain((*chain.steps, *best.steps), category, chain.sync, max(chain.cost, best.cost))
+    return Chain((*chain.steps, *best.steps), category, chain.sync, max(chain.cost, best.cost),
+                 (*chain.through, *best.through))
 
 
 def receiver_call(pf: PathFunction, call: CallSite) -> CallSite | None:
@@ -340,26 +341,30 @@ def move_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Chain
         return None, "the next statement logs its completion; moved alone, the log line would report work not yet done"
     value = index.call_target(s.module, s.function, call)
     task = index.runs_body(value, call)
-    checker = _raising(index, task) if task is not None else None
-    if checker is not None:
-        return None, (f"`{checker}` raises on purpose (`assert` or `raise`), and today the client gets that error; "
-                      "after the move it would get a success. Check in the handler, then defer the work")
+    decides = _raising(index, task) if task is not None else None
+    if decides is not None:
+        return None, (f"`{decides}` raises an HTTP error response, which can no longer reach the client once "
+                      "the work runs after the response")
     if task is not None and task.function.is_async and index.blocking.get(task.fqn) is not None:
         return None, (f"`{task.function.name}` is `async def` and blocks: as a background task it would still stall "
                       "the event loop (make it a plain `def` first)")
     return Fix("unsafe", f"Move {call_label(call)} into `BackgroundTasks.add_task`", "move", call.ordinal), None
 
 
+HTTP_ERRORS = ("fastapi.HTTPException", "starlette.exceptions.HTTPException", "fastapi.exceptions.HTTPException")
+
+
 def _raising(index: ProjectIndex, start: Scoped, depth: int = 4) -> str | None:
-    """The name of a project function on the way from ``start`` to its deferrable work that holds an
-    ``assert`` or ``raise`` (a precondition such as ``assert settings.emails_enabled``): errors the
-    work reports on purpose, which decide the response while the work runs before it."""
+    """The name of a project function on the way from ``start`` to its deferrable work that raises an
+    ``HTTPException``: the work decides the response (``except NotAnImageError: raise HTTPException(400)``)."""
     todo, seen = [(start.fqn, 0)], {start.fqn}
     while todo:
         fqn, level = todo.pop()
         scoped = index.functions[fqn]
-        if scoped.function.raises:
-            return scoped.function.name
+        for ref in scoped.function.raises:
+            value = index.resolve(scoped.module, scoped.function, ref)
+            if value is not None and any(index.subclass_of(value, e) for e in HTTP_ERRORS):
+                return scoped.function.name
         if level + 1 >= depth:
             continue
         for call, callee in index.callees(fqn):

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from bgtask_lint.analysis.index import PathFunction, ProjectIndex
 from bgtask_lint.analysis.tasks import TaskSite, task_sites
-from bgtask_lint.models import CallSite, Diagnostic, Fix, ModuleFacts
+from bgtask_lint.models import CallSite, Chain, Diagnostic, Fix, ModuleFacts
 
 DOC_HEADINGS = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety", "References")
 DOCS_URL = "https://github.com/bgtask-lint/bgtask-lint/blob/main/docs/rules.md#{code}"
@@ -58,11 +58,12 @@ class Rule:
         return DOCS_URL.format(code=cls.code.lower())
 
     def report(self, mod: ModuleFacts, call: CallSite | int, message: str, *, fix: Fix | None = None,
-               no_fix_reason: str | None = None, chain: tuple[str, ...] = (), function: str = "") -> Diagnostic:  # fmt: skip
+               no_fix_reason: str | None = None, chain: Chain | None = None, function: str = "") -> Diagnostic:  # fmt: skip
         ordinal = call if isinstance(call, int) else call.ordinal
         return Diagnostic(
             code=self.code, name=self.name, message=message, path=mod.path, ordinal=ordinal, fix=fix,
-            no_fix_reason=no_fix_reason if fix is None else None, chain=chain, function=function,
+            no_fix_reason=no_fix_reason if fix is None else None, chain=chain.steps if chain else (),
+            function=function, via=chain.through if chain else (),
         )  # fmt: skip
 
 

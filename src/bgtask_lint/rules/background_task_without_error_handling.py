@@ -134,7 +134,7 @@ class BackgroundTaskWithoutErrorHandling(Rule):
                 "and later tasks are skipped"
             )
             yield self.report(site.owner.module, site.call, message, fix=fix, no_fix_reason=reason,
-                              chain=chain.steps, function=site.owner.fqn)  # fmt: skip
+                              chain=chain, function=site.owner.fqn)  # fmt: skip
 
 
 def _wrap_call(site: TaskSite, label: str, is_async: bool) -> Fix | None:

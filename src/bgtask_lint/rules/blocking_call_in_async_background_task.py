@@ -85,5 +85,5 @@ class BlockingCallInAsyncBackgroundTask(Rule):
                 f"async background task `{site.task_label()}` makes a blocking call: {chain.render()} "
                 f"({cost_label(chain)}); it runs on the event loop after the response and stalls every other request"
             )
-            yield self.report(site.owner.module, site.call, message, chain=chain.steps, function=site.owner.fqn,
+            yield self.report(site.owner.module, site.call, message, chain=chain, function=site.owner.fqn,
                               no_fix_reason="make the task a plain `def`, or use async APIs inside it")  # fmt: skip

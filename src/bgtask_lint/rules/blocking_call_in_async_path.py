@@ -119,4 +119,4 @@ class BlockingCallInAsyncPath(Rule):
                     offered = thread_fix(index, pf, call, chain)
                     fix, reason = (None, offered) if isinstance(offered, str) else (offered, reason)
                 yield self.report(s.module, call, message, fix=fix, no_fix_reason=reason,
-                                  chain=chain.steps, function=s.fqn)  # fmt: skip
+                                  chain=chain, function=s.fqn)  # fmt: skip

@@ -105,4 +105,4 @@ class DeferrableWorkInResponse(Rule):
                 )
                 fix, reason = move_fix(index, pf, call, chain, ctx.version_for(s.module.path))
                 yield self.report(s.module, call, message, fix=fix, no_fix_reason=reason,
-                                  chain=chain.steps, function=s.fqn)  # fmt: skip
+                                  chain=chain, function=s.fqn)  # fmt: skip
