@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE))
 from generate import generate
 
 CACHE_DIR = ".bgtask_lint_cache"
-SCENARIOS = ("cold", "first", "warm", "warm_edit3", "precommit", "ruff", "flake8")
+SCENARIOS = ("cold", "first", "warm", "warm_edit3", "precommit", "moved", "ruff", "flake8")
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 # Directory names skipped when counting a tree's lines: bgtask-lint's and ruff's default excludes.
 EXCLUDED_DIRS = {
@@ -371,6 +371,25 @@ class Bench:
                 pre = Scenario("precommit", "bgtask-lint pre-commit (3 paths, warm)", [*self.lint, *edit_files])
                 scenarios.append(pre)
                 self.repeat(pre, tree, n)
+
+            if first.runs and "moved" in want:
+                # CI with a cache step: a fresh checkout at another path (new inodes and mtimes) with the
+                # cache directory restored into it; each repeat starts from a new copy
+                elsewhere = Path(tempfile.mkdtemp(prefix="bgtask-bench-checkout-"))
+                copy = elsewhere / root.name
+                here = copy / tree.relative_to(root)
+
+                def checkout(_: int = 0) -> None:
+                    shutil.rmtree(copy, ignore_errors=True)
+                    shutil.copytree(root, copy, symlinks=True, copy_function=shutil.copy)
+
+                moved = Scenario("moved", "bgtask-lint fresh checkout elsewhere, cache restored", [*self.lint, "."])
+                moved.note = "the tree and its cache copied to a new path with new mtimes before each run"
+                scenarios.append(moved)
+                try:
+                    self.repeat(moved, here, n, before=checkout)
+                finally:
+                    shutil.rmtree(elsewhere, ignore_errors=True)
 
             if self.ruff and "ruff" in want:
                 ruff = Scenario("ruff", "ruff check --select ASYNC --no-cache",

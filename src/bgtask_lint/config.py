@@ -22,9 +22,13 @@ from bgtask_lint.analysis.calls import CATEGORY_ALIASES, CallKind
 from bgtask_lint.analysis.versions import parse_version
 
 SECTION = "tool.bgtask-lint"
+#: Files larger than this are skipped, with a warning (``max-file-size``): the same files on every machine,
+#: however busy. See docs/performance.md for what a file of this size costs.
+DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
 KEYS = (
     "select", "ignore", "extend-select", "exclude", "extend-exclude", "per-file-ignores", "fastapi-version",
     "slow-calls", "blocking-calls", "error-handling-decorators", "cache-dir", "force-exclude",
+    "max-file-size",
 )  # fmt: skip
 
 
@@ -49,6 +53,7 @@ class Config:
     error_handling_decorators: tuple[str, ...] = ()
     cache_dir: str | None = None  # absolute; None: ``.bgtask_lint_cache`` in the project
     force_exclude: bool = False  # exclusions apply to paths named on the command line too
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; larger files are skipped with a warning
     source: str | None = None  # the file the settings came from
     root: str | None = None  # its directory (absolute): per-file-ignores globs are relative to it
 
@@ -190,6 +195,11 @@ class _Parser:
             if not isinstance(value, str) or not value.strip():
                 raise self.fail(key, f"expected a directory path, got {_kind(value)}")
             return value
+        if key == "max-file-size":
+            size = parse_size(value)
+            if size is None:
+                raise self.fail(key, f'expected a size such as "4MB", "800KB" or a number of bytes, got {value!r}')
+            return size
         if key == "force-exclude":
             if not isinstance(value, bool):
                 raise self.fail(key, f"expected true or false, got {_kind(value)}")
@@ -217,6 +227,22 @@ def parse_table(table: dict[str, Any], source: str, known_codes: Collection[str]
     if "cache_dir" in values:  # relative to the settings file, as ruff's ``cache-dir``
         values["cache_dir"] = os.path.join(root, os.path.expanduser(values["cache_dir"]))
     return Config(**values, source=source, root=root)
+
+
+def parse_size(value: object) -> int | None:
+    """Bytes from ``4000000``, ``"4MB"``, ``"800 KB"`` or ``"4MiB"`` (K and M are 1024: sizes of files); None if
+    it is not a positive size."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if not isinstance(value, str):
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:i?[bB])?\s*", value)
+    if match is None:
+        return None
+    size = int(float(match.group(1)) * 1024 ** " KMG".index(match.group(2).upper() or " "))
+    return size if size > 0 else None
 
 
 def find_config(start: Path) -> Path | None:

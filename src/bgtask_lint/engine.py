@@ -65,7 +65,7 @@ class Result:
     project_root: Path | None = None  # the root the caller fixed, if any (re-lints reuse it)
     run_key: str | None = None  # the identity of every input of the run, when the run was cached
     outputs: ResultCache | None = None  # where renderings of this result are kept
-    warnings: list[str] = field(default_factory=list)  # said once on stderr: a cache that cannot be written
+    warnings: list[str] = field(default_factory=list)  # said on stderr: files skipped for their size, a cache not written
 
 
 def run(paths: Sequence[str | Path], config: Config, **options) -> Result:  # type: ignore[no-untyped-def]
@@ -126,7 +126,14 @@ def _run(
     sources: list[SourceFile] = []
     aliases: dict[str, str] = {}
     packages: dict[str, tuple[str, ...]] = {}
+    skipped: list[str] = []  # files over max-file-size: the same files on every machine, however busy
     for key, (p, real) in sorted(files.items()):
+        size = len(overlay[str(p)].encode("utf-8", "surrogateescape")) if overlay and str(p) in overlay else _size(p)
+        if size > config.max_file_size:
+            if str(p) in target_set:
+                skipped.append(f"{p}: skipped, {_megabytes(size)} is over max-file-size "
+                               f"({_megabytes(config.max_file_size)}); raise it to lint this file")  # fmt: skip
+            continue
         root = next((r for r in roots if key.startswith(str(r) + "/")), None) or find_project_root(p)
         name, is_package, alias = module_names(real, root, packages, resolved=True)
         sources.append(SourceFile(p, name, is_package, alias))
@@ -182,6 +189,7 @@ def _run(
         cached=loaded.cached,
         index=index,
         project_root=project_root,
+        warnings=skipped,
     )
     if fix_edits and lacks_edits(result, unsafe=fix_edits == "unsafe"):
         from bgtask_lint.fixes import with_edits  # imports libcst: only when some fix is shown
@@ -252,6 +260,17 @@ def _relevant(modules: list[Module], contents: Contents, cache: FactsCache) -> s
     if fresh.keys() != known.keys() or last != fresh[RELEVANT]:
         cache.put(entry, fresh)
     return answer
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0  # unreadable: reported when it is read
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{max(1, round(size / 1024))} KB"
 
 
 def _real_path(path: Path, real_dirs: dict[str, str]) -> Path:

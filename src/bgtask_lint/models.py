@@ -156,6 +156,7 @@ class CallSite:
     in_with_item: bool = False  # the call is the context expression of a with statement
     statement: bool = False  # the call (or ``await call``, or ``_ = ...``) is a whole statement
     in_loop: bool = False
+    in_with_block: bool = False  # inside a synchronous ``with`` statement (its items or its body)
     returned: bool = False  # ``return f(...)``
     lazy_init: bool = False  # inside ``if X is None: X = ...`` that fills a module or class attribute once
     guard: str = ""  # innermost error handling around the call: "try" (a body with except clauses), "except", "finally"

@@ -249,6 +249,7 @@ class Summarizer(Walker):
         self.except_stack: list[bool] = []
         self.type_checking = 0
         self.loops = 0
+        self.sync_withs = 0  # synchronous ``with`` statements around the current node
         #: Enclosing ``if X is None:`` bodies that fill a module global or class attribute ``X`` once.
         self.lazy_init = 0
         self.lazy_ifs: set[int] = set()
@@ -400,6 +401,8 @@ class Summarizer(Walker):
 
     def visit_With(self, node: cst.With) -> None:
         self._bump()
+        if node.asynchronous is None:
+            self.sync_withs += 1
         for item in node.items:
             value, _ = _unwrap_await(item.item)
             if isinstance(value, cst.Call):
@@ -409,6 +412,10 @@ class Summarizer(Walker):
                 binding = Binding("with", ref, False, _file_source(value)) if ref else Binding("unknown", "")
                 self._bind(item.asname.name.value, binding)
                 self.skip_names.add(id(item.asname.name))
+
+    def leave_With(self, original_node: cst.With) -> None:
+        if original_node.asynchronous is None:
+            self.sync_withs -= 1
 
     def visit_Try(self, node: cst.Try) -> None:
         self._bump()
@@ -944,6 +951,7 @@ class Summarizer(Walker):
                 in_with_item=ctx.get("in_with_item", False),
                 statement=ctx.get("statement", False),
                 in_loop=self.loops > 0,
+                in_with_block=self.sync_withs > 0,
                 returned=ctx.get("returned", False),
                 lazy_init=self.lazy_init > 0,
                 guard=next((g for g in reversed(self.guards) if g), ""),

@@ -337,6 +337,9 @@ def move_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Chain
     found = sorted(names & set(dead))
     if found:
         return None, f"`{found[0]}` is {dead[found[0]]}"
+    if "test" in s.function.name.lower().split("_"):
+        return None, (f"`{s.function.name}` exists to try this work (a test endpoint): deferred, its outcome would "
+                      "never reach the caller")
     if _announced(index, pf, call):
         return None, "the next statement logs its completion; moved alone, the log line would report work not yet done"
     value = index.call_target(s.module, s.function, call)
@@ -374,6 +377,8 @@ def _raising(index: ProjectIndex, start: Scoped, depth: int = 4) -> str | None:
     return None
 
 
+SHELL_REASON = ("`shell=True` passed through another function is what security linters flag (S604); start the "
+                "command with `asyncio.create_subprocess_shell` instead")
 LAZY_REASON = ("it returns a lazy iterator, whose work runs as the handler iterates it; put the loop in a "
                "function and run that in a worker thread")
 
@@ -386,7 +391,7 @@ def thread_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Cha
     call whose result is the receiver of a further call (``db.execute(q).fetchall()``), or one that
     returns a lazy iterator (``os.scandir``, a generator function): the thread would only start it, and
     the work would still run on the event loop as the handler iterates: :data:`LAZY_REASON`, said
-    instead of a fix."""
+    instead of a fix (and :data:`SHELL_REASON` for a command run with ``shell=True``)."""
     if call.awaited or call.in_with_item or chain.category in (DB, SLEEP):
         return None  # a pause is not work for a thread: `await asyncio.sleep(...)` is its fix
     s = pf.scoped
@@ -395,10 +400,13 @@ def thread_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Cha
     target = index.scoped(value)
     if kind is not None and kind.lazy or target is not None and target.function.is_generator:
         return LAZY_REASON
-    if call.in_loop or call.guard == "finally":
-        # a new ``await`` lets other requests run: mid-loop (over a cursor on a shared connection, say)
-        # or in clean-up that a cancellation would then cut short
+    if call.in_loop or call.guard == "finally" or call.in_with_block:
+        # a new ``await`` lets other requests run: mid-loop (over a cursor on a shared connection, say),
+        # in clean-up that a cancellation would then cut short, or while a ``with`` holds a resource (a
+        # blocking lock that the next request then waits for on the event loop)
         return None
+    if any(arg.keyword == "shell" for arg in call.args):
+        return SHELL_REASON
     if any(receiver_call(pf, other) is call for other in pf.scoped.function.calls if other.ordinal < call.ordinal):
         return None
     return Fix("unsafe", f"Run {call_label(call)} in a worker thread with `run_in_threadpool`", "to-thread", call.ordinal)
