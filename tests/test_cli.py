@@ -483,3 +483,42 @@ def test_force_exclude_skips_named_files_the_settings_exclude(project: Path) -> 
     (project / "pyproject.toml").write_text('[tool.bgtask-lint]\nextend-exclude = ["generated"]\nforce-exclude = true\n')
     both = bgtask_lint("check", "generated/client.py", "app.py", cwd=project)
     assert both.returncode == 1 and "app.py" in both.stdout and "generated" not in both.stdout
+
+
+def _on_a_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    """Run with stderr on a pseudo-terminal, as a user at a shell does; (exit code, what stderr showed)."""
+    pty = pytest.importorskip("pty")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "bgtask_lint", *args], cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=slave, env={**os.environ, **env})  # fmt: skip
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    return proc.wait(timeout=120), shown.decode("utf-8", "replace")
+
+
+def test_a_long_run_shows_progress_on_a_terminal_and_never_in_piped_output(project: Path) -> None:
+    for i in range(40):
+        (project / f"mod_{i}.py").write_text(APP.replace("signup", f"signup_{i}"))
+    code, shown = _on_a_terminal(["check", "--no-cache", "."], project, {"BGTASK_LINT_PROGRESS_AFTER": "0"})
+    assert code == 1 and "Parsing files" in shown and "/42" in shown
+    code, shown = _on_a_terminal(["check", "--no-cache", "app.py"], project, {})  # under a second: no bar
+    assert code == 1 and "Parsing" not in shown and "Analysing" not in shown
+    piped = bgtask_lint("check", "--no-cache", ".", cwd=project, env={"BGTASK_LINT_PROGRESS_AFTER": "0"})
+    assert "Parsing" not in piped.stderr and "\x1b" not in piped.stderr
+
+
+def test_verbose_prints_phase_timings_and_cache_hits(project: Path) -> None:
+    proc = bgtask_lint("check", "-v", ".", cwd=project)
+    timings = next(line for line in proc.stderr.splitlines() if line.startswith("timings: "))
+    phases = [part.split()[0] for part in timings.removeprefix("timings: ").split(", ")]
+    assert phases == ["discovery", "parse", "index", "rules", "locate", "report"]
+    assert "2 files checked, 2 parsed, 0 from cache" in proc.stderr

@@ -6,6 +6,8 @@ import gc
 import io
 import os
 import sys
+import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
@@ -133,8 +135,13 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
     # Machine formats carry every fix's edits (with its applicability); the text output shows the diff
     # of the fixes --fix would apply here: computing a fix's edits runs a codemod over its file.
     edits = "unsafe" if unsafe_fixes or output_format != "full" else "safe"
-    result = run(paths, config, use_cache=not no_cache, overlay=overlay,
-                 fix_edits=edits if output_format in EDIT_FORMATS and not (fix or diff or write_baseline or add_noqa) else None)
+    shown = _ProgressBar.when_useful(quiet or bool(stdin_filename))
+    try:
+        result = run(paths, config, use_cache=not no_cache, overlay=overlay, progress=shown,
+                     fix_edits=edits if output_format in EDIT_FORMATS and not (fix or diff or write_baseline or add_noqa) else None)
+    finally:
+        if shown is not None:
+            shown.close()
     # like ruff: a missing path is an E902 finding and the rest is linted; file errors are findings
     # that `--ignore E999` / `E902` (or per-file-ignores) turn off
     result.errors = [e for e in [*result.errors, *(FileError(p, "no such file or directory") for p in missing)]
@@ -186,6 +193,7 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
         from bgtask_lint.fixes import with_edits  # imports libcst: only when some edits are not known yet
 
         result = with_edits(result, unsafe=edits == "unsafe")
+    started_report = time.perf_counter()
     out = err if stdin_filename and fix else click.get_text_stream("stdout")
     # A re-run on an unchanged tree prints what the same run printed last time (not on a terminal,
     # whose width and colours can differ between runs).
@@ -211,10 +219,65 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
         for line in applied:
             click.echo(f"Fixed: {line}", err=True)
     if verbose:
+        result.timings["report"] = time.perf_counter() - started_report
+        click.echo("timings: " + ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in result.timings.items()), err=True)
         click.echo(f"{len(result.files)} files checked, {result.parsed} parsed, {result.cached} from cache", err=True)
     if (result.diagnostics or result.errors) and not exit_zero:
         _finish(EXIT_FINDINGS)
     _finish(EXIT_CLEAN)
+
+
+#: Seconds a run goes on before its progress bar appears (a short run never shows one).
+PROGRESS_AFTER = float(os.environ.get("BGTASK_LINT_PROGRESS_AFTER", "1") or 1)
+
+
+class _ProgressBar:
+    """Files parsed of total, then the analysis, on stderr: only on a terminal, and only once the run
+    has taken :data:`PROGRESS_AFTER` seconds. Never in piped or CI output."""
+
+    def __init__(self) -> None:
+        self.state: tuple[str, int, int] = ("discover", 0, 0)
+        self.lock = threading.Lock()
+        self.bar = None
+        self.task = None
+        self.timer = threading.Timer(PROGRESS_AFTER, self._show)
+        self.timer.daemon = True
+        self.timer.start()
+
+    @classmethod
+    def when_useful(cls, quiet: bool) -> _ProgressBar | None:
+        return None if quiet or not sys.stderr.isatty() or os.environ.get("TERM") == "dumb" else cls()
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        with self.lock:
+            self.state = (phase, done, total)
+            if self.bar is not None:
+                self._update()
+
+    def _show(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with self.lock:
+            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=Console(stderr=True), transient=True)  # fmt: skip
+            self.task = self.bar.add_task("Reading files", total=None)
+            self._update()
+            self.bar.start()
+
+    def _update(self) -> None:
+        phase, done, total = self.state
+        if phase == "parse":
+            self.bar.update(self.task, description="Parsing files", completed=done, total=total or None)
+        elif phase == "analyse":
+            self.bar.update(self.task, description="Analysing", completed=0, total=None)
+
+    def close(self) -> None:
+        self.timer.cancel()
+        with self.lock:
+            if self.bar is not None:
+                self.bar.stop()
+                self.bar = None
 
 
 #: Set by :func:`console`: the process ends as soon as a check's output is written.

@@ -5,9 +5,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import time
 import traceback
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -66,6 +67,7 @@ class Result:
     run_key: str | None = None  # the identity of every input of the run, when the run was cached
     outputs: ResultCache | None = None  # where renderings of this result are kept
     warnings: list[str] = field(default_factory=list)  # said on stderr: files skipped for their size, a cache not written
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase of this run, for --verbose
 
 
 def run(paths: Sequence[str | Path], config: Config, **options) -> Result:  # type: ignore[no-untyped-def]
@@ -94,14 +96,17 @@ def _run(
     jobs: int | None = None,
     overlay: dict[str, str] | None = None,
     fix_edits: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Result:
     """Lint ``paths``; the index covers the whole project each path belongs to.
 
     ``overlay`` maps a path to source text that replaces the file's content (``--stdin-filename``).
     ``fix_edits`` fills the textual edits (for the formats that show them) of safe fixes, or of safe and
     unsafe ones when it is ``"unsafe"``. When nothing the run depends on changed since an earlier run,
-    its stored result is returned without any analysis.
+    its stored result is returned without any analysis. ``progress`` is told of each phase as it
+    goes: ``("parse", files done, files to parse)``, then ``("analyse", 0, 0)``.
     """
+    clock = _Clock()
     exclude = config.exclude if config.exclude is not None else DEFAULT_EXCLUDE
     targets = discover(paths, exclude, config.extend_exclude)
     if config.force_exclude and targets.explicit:  # pre-commit names files the settings exclude
@@ -148,7 +153,10 @@ def _run(
     outputs = ResultCache(base, "outputs") if base is not None and results is not None and run_key else None
     if results is not None and (hit := results.get(run_key)) is not None:
         hit.cached, hit.parsed, hit.run_key, hit.outputs = len(sources), 0, run_key, outputs
+        hit.timings = clock.lap("discovery", {})
+        hit.timings["stored result"] = hit.timings.pop("discovery")
         return hit
+    timings = clock.lap("discovery", {})
     if len(sources) >= PRESTART_FILES and jobs is None:
         prestart()  # a whole project to analyse: the parser workers start while the tree is read
     cache = FactsCache(base)
@@ -158,8 +166,12 @@ def _run(
     keep = _relevant(modules, contents, cache)
     syntax_only = {path for path in target_set if path in contents and path not in keep}
     sources = [s for s in sources if str(s.path) in keep or str(s.path) in syntax_only or str(s.path) not in contents]
-    loaded = load(sources, cache, jobs, overlay=overlay, contents=contents, syntax_only=syntax_only)
+    parsing = (lambda done, total: progress("parse", done, total)) if progress is not None else None
+    loaded = load(sources, cache, jobs, overlay=overlay, contents=contents, syntax_only=syntax_only, progress=parsing)
     contents.save()
+    if progress is not None:
+        progress("analyse", 0, 0)
+    clock.lap("parse", timings)
     cache.prune(live=len(sources))
     errors = [e for e in loaded.errors if e.path in target_set]
     errors += [FileError(path, reason) for path, reason in targets.errors]
@@ -168,6 +180,7 @@ def _run(
 
     index = ProjectIndex(loaded.facts, catalogue, frozenset(config.error_handling_decorators))
     index.add_aliases(aliases)
+    clock.lap("index", timings)
     # Rules look at the files reported on (and whatever those reach), not the whole project; when files
     # are named (pre-commit, an editor), also at the modules importing them: a finding there whose chain
     # passes through a named file is caused by the change, and is reported too.
@@ -177,8 +190,10 @@ def _run(
     diagnostics, rule_errors = check(index, config, target_set | affected)
     diagnostics = [d for d in diagnostics if d.path in target_set or _passes_through(index, d, target_set)]
     errors += [e for e in rule_errors if e.path not in affected]
+    clock.lap("rules", timings)
     located, shown = _locate(diagnostics, overlay or {}, errors, cache, contents)
     located = [d for d in located if config.enabled(d.code, d.path)]
+    clock.lap("locate", timings)
     result = Result(
         diagnostics=sorted(located, key=lambda d: d.sort_key),
         errors=sorted(errors, key=lambda e: (e.path, e.row or 0)),
@@ -190,6 +205,7 @@ def _run(
         index=index,
         project_root=project_root,
         warnings=skipped,
+        timings=timings,
     )
     if fix_edits and lacks_edits(result, unsafe=fix_edits == "unsafe"):
         from bgtask_lint.fixes import with_edits  # imports libcst: only when some fix is shown
@@ -260,6 +276,19 @@ def _relevant(modules: list[Module], contents: Contents, cache: FactsCache) -> s
     if fresh.keys() != known.keys() or last != fresh[RELEVANT]:
         cache.put(entry, fresh)
     return answer
+
+
+class _Clock:
+    """Seconds since the last lap, by phase name."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str, into: dict[str, float]) -> dict[str, float]:
+        now = time.perf_counter()
+        into[phase] = into.get(phase, 0.0) + now - self.last
+        self.last = now
+        return into
 
 
 def _size(path: Path) -> int:

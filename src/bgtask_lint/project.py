@@ -17,7 +17,7 @@ import time
 import tokenize
 import warnings
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -483,7 +483,7 @@ class LoadResult:
 
 def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None,
          overlay: dict[str, str] | None = None, contents: Contents | None = None,
-         syntax_only: Set[str] = frozenset()) -> LoadResult:  # fmt: skip
+         syntax_only: Set[str] = frozenset(), progress: Progress | None = None) -> LoadResult:  # fmt: skip
     """Summarise every file, from the cache where the content is unchanged (``contents``: the files' digests
     and bytes when the caller has them).
 
@@ -529,7 +529,9 @@ def load(files: Sequence[SourceFile], cache: FactsCache, jobs: int | None = None
     # parse, a thousand entries to read), one entry whenever no answer is waiting.
     damaged: list[tuple[SourceFile, str]] = []
     reading = _read_stored(stored, cache, facts, damaged)
-    results = parse_all(requests, jobs, meanwhile=reading)
+    if progress is not None:
+        progress(0, len(todo))
+    results = parse_all(requests, jobs, meanwhile=reading, progress=progress)
     for _ in reading:  # what is left once every file is parsed
         pass
     cached += len(stored) - len(damaged)
@@ -683,11 +685,17 @@ def prestart() -> None:
         pass  # the first request tries again, or parses without workers
 
 
-def parse_all(todo: list[tuple], jobs: int | None, meanwhile: Iterator[object] | None = None) -> list:  # type: ignore[type-arg]
+#: Told of parsing as it goes: ``(files parsed so far, files to parse)``.
+Progress = Callable[[int, int], None]
+
+
+def parse_all(todo: list[tuple], jobs: int | None, meanwhile: Iterator[object] | None = None,  # type: ignore[type-arg]
+              progress: Progress | None = None) -> list:  # type: ignore[type-arg]  # fmt: skip
     """Parse in worker processes, so that a file that crashes the native parser (deep nesting
     overflows its stack) or runs too long (quadratic operator chains) costs only that file.
 
-    ``meanwhile`` is advanced one step at a time while no answer is waiting (it may be left unfinished)."""
+    ``meanwhile`` is advanced one step at a time while no answer is waiting (it may be left unfinished);
+    ``progress`` is told how many files are done after each answer."""
     if not todo:
         return []
     size = max(1, min(jobs if jobs is not None else (os.cpu_count() or 1), len(todo)))
@@ -698,7 +706,7 @@ def parse_all(todo: list[tuple], jobs: int | None, meanwhile: Iterator[object] |
         return [answer(t) for t in todo]
     if _SESSION is not None and not _SESSION:
         _SESSION.extend(idle)
-    return pool.run(todo, idle, keep=_SESSION, meanwhile=meanwhile)
+    return pool.run(todo, idle, keep=_SESSION, meanwhile=meanwhile, progress=progress)
 
 
 #: Not a limit on what is linted (``max-file-size`` is, and it is the same on every machine): a guard
@@ -880,7 +888,7 @@ class _WorkerPool:
 
     def run(self, todo: list[tuple], idle: list[tuple[BaseProcess, Connection]] | None = None,  # type: ignore[type-arg]
             keep: list[tuple[BaseProcess, Connection]] | None = None,
-            meanwhile: Iterator[object] | None = None) -> list:  # type: ignore[type-arg]
+            meanwhile: Iterator[object] | None = None, progress: Progress | None = None) -> list:  # type: ignore[type-arg]
         """Each request's answer, in order. A worker gets a second request while it works on one when
         that request fits in the pipe's buffer, so it never waits for the next file; a larger one
         waits until the worker is free (sending it could block, and a hung parse would block us)."""
@@ -891,6 +899,8 @@ class _WorkerPool:
         for proc, conn in idle if idle is not None else self.start():
             flights[conn] = _Flight(proc, deque(), 0.0)
         attempts = [0] * len(todo)
+        files = [len(t[1]) if t[0] == BATCH else 1 for t in todo]
+        total, done = sum(files), 0
         try:
             while pending or any(f.jobs for f in flights.values()):
                 for conn, flight in list(flights.items()):
@@ -935,6 +945,9 @@ class _WorkerPool:
                             continue
                         flight.jobs.popleft()
                         flight.since = now
+                        if progress is not None:
+                            done += files[head]
+                            progress(done, total)
                     elif not flight.proc.is_alive():
                         results[head] = ParseResult(None, FileError(path, _crash(flight.proc)))
                         flight.jobs.popleft()
