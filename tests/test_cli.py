@@ -263,6 +263,7 @@ def test_cache_gives_the_same_answer(project: Path) -> None:
 OUTPUT_OPTIONS = [("--output-format", "full"), ("--output-format", "sarif"), ("--statistics",), ("--quiet", "--unsafe-fixes")]
 
 
+@pytest.mark.slow  # several seconds: left out of the fast run
 def test_a_rerun_prints_what_an_uncached_run_prints(project: Path) -> None:
     # an unchanged tree is answered from the cache, output included: byte for byte what a run prints
     # without the cache, for every format and option that shapes the output

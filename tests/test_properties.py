@@ -270,6 +270,7 @@ def b(x: str):
     assert {"BGT101", "BGT102", "BGT201", "BGT204", "BGT206"} <= codes
 
 
+@pytest.mark.slow  # several seconds: left out of the fast run
 @fuzz(default=25, long=2000)
 @given(source=fastapi_module())
 def test_fixes_compile_and_converge(project: Project, source: str) -> None:

@@ -788,6 +788,7 @@ def _kill_when_writing_starts(proc: subprocess.Popen[bytes], folder: Path, delay
     return False
 
 
+@pytest.mark.slow  # several seconds: left out of the fast run
 def test_a_killed_fix_leaves_every_file_old_or_fixed(tmp_path: Path) -> None:
     original = tmp_path / "original"
     original.mkdir()
@@ -941,6 +942,7 @@ def cached(tmp_path: Path) -> tuple[Path, list[tuple]]:
     return root, reference
 
 
+@pytest.mark.slow  # several seconds: left out of the fast run
 def test_a_file_is_read_again_when_its_identity_changes_even_with_size_and_mtime_kept(tmp_path: Path) -> None:
     # unchanged files are not read again (their size, mtime, ctime and inode were recorded); an edit
     # that keeps the size and puts the mtime back still changes the ctime, and a file modified within

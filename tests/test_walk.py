@@ -305,6 +305,7 @@ def test_fixtures_walk_in_libcst_order(path: Path) -> None:
     assert_same_events(cst.parse_module(path.read_bytes()))
 
 
+@pytest.mark.slow  # several seconds: left out of the fast run
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                                                    HealthCheck.data_too_large])  # fmt: skip
 @given(source=hypothesmith.from_node())
