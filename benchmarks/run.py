@@ -351,7 +351,7 @@ class Bench:
                     cold.note = f"{CACHE_DIR} exists after a --no-cache run"
 
             first = Scenario("first", "bgtask-lint first run (writes cache)", [*self.lint, "."])
-            if want & {"first", "warm", "warm_edit3", "precommit"}:
+            if want & {"first", "warm", "warm_edit3", "precommit", "moved"}:
                 first.note = "one run: it also primes the cache for the warm scenarios"
                 scenarios.append(first)
                 self.repeat(first, tree, 1, before=clear_cache)
