@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import gc
-import io
 import os
 import sys
 import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 import click
 
 from bgtask_lint import __version__
+from bgtask_lint.formats import EDIT_FORMATS, FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-FORMATS = ("full", "concise", "json", "json-lines", "github", "gitlab", "sarif", "junit")
-EDIT_FORMATS = frozenset({"full", "json", "json-lines", "sarif"})  # the formats that show a fix's edits
 
 
 @dataclass(frozen=True)
@@ -102,8 +100,8 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
           baseline: Path | None, write_baseline: Path | None, add_noqa: bool, quiet: bool,
           verbose: bool) -> None:  # fmt: skip
     """Lint PATHS (default: the current directory)."""
+    from bgtask_lint.app import lint, print_report, with_shown_edits
     from bgtask_lint.config import ConfigError, find_config, from_overrides, load_config
-    from bgtask_lint.engine import lacks_edits, run
     from bgtask_lint.models import FileError
     from bgtask_lint.project import find_project_root
     from bgtask_lint.report import Report, render, rendering_key
@@ -137,8 +135,8 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
     edits = "unsafe" if unsafe_fixes or output_format != "full" else "safe"
     shown = _ProgressBar.when_useful(quiet or bool(stdin_filename))
     try:
-        result = run(paths, config, use_cache=not no_cache, overlay=overlay, progress=shown,
-                     fix_edits=edits if output_format in EDIT_FORMATS and not (fix or diff or write_baseline or add_noqa) else None)
+        result = lint(paths, config, use_cache=not no_cache, overlay=overlay, progress=shown,
+                      edits=edits if output_format in EDIT_FORMATS and not (fix or diff or write_baseline or add_noqa) else None)
     finally:
         if shown is not None:
             shown.close()
@@ -189,32 +187,25 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
         if stdin_filename:
             sys.stdout.write(outcome.sources.get(stdin_filename, overlay[stdin_filename]))  # type: ignore[index]
         result = outcome.result
-    if output_format in EDIT_FORMATS and lacks_edits(result, unsafe=edits == "unsafe"):
-        from bgtask_lint.fixes import with_edits  # imports libcst: only when some edits are not known yet
-
-        result = with_edits(result, unsafe=edits == "unsafe")
+    if output_format in EDIT_FORMATS:
+        result = with_shown_edits(result, unsafe=edits == "unsafe")
     started_report = time.perf_counter()
     out = err if stdin_filename and fix else click.get_text_stream("stdout")
+    final = result
+
+    def write(stream: TextIO) -> None:
+        fixable = sum(1 for d in final.diagnostics if d.fix and (d.fix.applicability == "safe" or unsafe_fixes))
+        hidden = sum(1 for d in final.diagnostics if d.fix and d.fix.applicability == "unsafe" and not unsafe_fixes)
+        report = Report(
+            diagnostics=tuple(final.diagnostics), errors=tuple(final.errors), rules=_rule_metas(), fixed=fixed,
+            unsafe_fixable_hidden=hidden, fixable=fixable, sources=final.sources, root=root,
+        )  # fmt: skip
+        render(report, output_format, stream, color=opts.color, statistics=statistics, show_fixes=True, quiet=quiet)
+
     # A re-run on an unchanged tree prints what the same run printed last time (not on a terminal,
     # whose width and colours can differ between runs).
-    how = rendering_key(out, opts.color)
-    kept = result.outputs if result.outputs and result.run_key and how and not (fix or diff or baseline) else None
-    key = kept.derive(result.run_key, (output_format, statistics, quiet, unsafe_fixes, root, how)) if kept else ""
-    text = kept.get(key) if kept else None
-    if isinstance(text, str):
-        out.write(text)
-    else:
-        fixable = sum(1 for d in result.diagnostics if d.fix and (d.fix.applicability == "safe" or unsafe_fixes))
-        hidden = sum(1 for d in result.diagnostics if d.fix and d.fix.applicability == "unsafe" and not unsafe_fixes)
-        report = Report(
-            diagnostics=tuple(result.diagnostics), errors=tuple(result.errors), rules=_rule_metas(), fixed=fixed,
-            unsafe_fixable_hidden=hidden, fixable=fixable, sources=result.sources, root=root,
-        )  # fmt: skip
-        target = io.StringIO() if kept else out
-        render(report, output_format, target, color=opts.color, statistics=statistics, show_fixes=True, quiet=quiet)
-        if kept:
-            out.write(target.getvalue())
-            kept.put(key, target.getvalue())
+    print_report(result, out, write, variant=(output_format, statistics, quiet, unsafe_fixes, root),
+                 key=rendering_key(out, opts.color), reuse=not (fix or diff or baseline))  # fmt: skip
     if show_fixes and applied:
         for line in applied:
             click.echo(f"Fixed: {line}", err=True)
@@ -256,7 +247,14 @@ class _ProgressBar:
 
     def _show(self) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         with self.lock:
             self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

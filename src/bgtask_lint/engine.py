@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from bgtask_lint.codec import stored
@@ -21,7 +20,6 @@ from bgtask_lint.discovery import DEFAULT_EXCLUDE, discover, is_excluded
 from bgtask_lint.fingerprint import code_digest
 from bgtask_lint.models import Diagnostic, FileError, Located
 from bgtask_lint.prefilter import Module, Scan, relevant, scan
-from bgtask_lint.resultcache import ResultCache
 from bgtask_lint.project import (
     LOCATE,
     Contents,
@@ -40,6 +38,7 @@ from bgtask_lint.project import (
     workers,
     workers_running,
 )
+from bgtask_lint.resultcache import ResultCache
 
 if TYPE_CHECKING:  # the analysis is imported only when a run is not answered from the result cache
     from bgtask_lint.analysis.calls import CallKind, Catalogue
@@ -59,7 +58,6 @@ class Result:
     errors: list[FileError]
     files: list[str]  # the files reported on
     sources: dict[str, str] = field(default_factory=dict)  # text of files with findings
-    missing: list[str] = field(default_factory=list)
     parsed: int = 0
     cached: int = 0
     index: ProjectIndex | None = None
@@ -96,13 +94,15 @@ def _run(
     jobs: int | None = None,
     overlay: dict[str, str] | None = None,
     fix_edits: str | None = None,
+    add_edits: Callable[[Result, FactsCache, bool], Result] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Result:
     """Lint ``paths``; the index covers the whole project each path belongs to.
 
     ``overlay`` maps a path to source text that replaces the file's content (``--stdin-filename``).
-    ``fix_edits`` fills the textual edits (for the formats that show them) of safe fixes, or of safe and
-    unsafe ones when it is ``"unsafe"``. When nothing the run depends on changed since an earlier run,
+    ``fix_edits`` (``"safe"`` or ``"unsafe"``) asks for the textual edits of those fixes, which
+    ``add_edits(result, cache, unsafe)`` fills in before the result is stored (the pipeline does not
+    know how fixes are made). When nothing the run depends on changed since an earlier run,
     its stored result is returned without any analysis. ``progress`` is told of each phase as it
     goes: ``("parse", files done, files to parse)``, then ``("analyse", 0, 0)``.
     """
@@ -199,7 +199,6 @@ def _run(
         errors=sorted(errors, key=lambda e: (e.path, e.row or 0)),
         files=sorted(target_set),
         sources=shown,
-        missing=list(targets.missing),
         parsed=loaded.parsed,
         cached=loaded.cached,
         index=index,
@@ -207,10 +206,8 @@ def _run(
         warnings=skipped,
         timings=timings,
     )
-    if fix_edits and lacks_edits(result, unsafe=fix_edits == "unsafe"):
-        from bgtask_lint.fixes import with_edits  # imports libcst: only when some fix is shown
-
-        result = with_edits(result, cache, unsafe=fix_edits == "unsafe")
+    if fix_edits and add_edits is not None and lacks_edits(result, unsafe=fix_edits == "unsafe"):
+        result = add_edits(result, cache, fix_edits == "unsafe")
     if results is not None:
         results.put(run_key, replace(result, index=None))
         result.run_key, result.outputs = run_key, outputs

@@ -117,7 +117,8 @@ def _region(fix: Fix, target: Target) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- planning edits
 
 
-def _names_in(node: cst.CSTNode) -> set[str]:
+def _every_name(node: cst.CSTNode) -> set[str]:
+    """Every ``Name`` under ``node``, attribute names and keywords included (names a new one must avoid)."""
     out: set[str] = set()
     stack = [node]
     while stack:
@@ -271,7 +272,7 @@ class _Planner:
             if param.annotation is not None and self._is_bt(param.annotation.annotation):
                 self.bt_names[id(func)] = param.name.value
                 return param.name.value
-        taken = _names_in(func)
+        taken = _every_name(func)
         name = "background_tasks"
         while name in taken:
             name += "_"
@@ -378,7 +379,7 @@ class _Planner:
         key = ref if named else ("<async>" if is_async else "<sync>")
         name = self.wrappers.get(key)
         if name is None:
-            taken = _names_in(self.module) | set(self.wrappers.values())
+            taken = _every_name(self.module) | set(self.wrappers.values())
             name = f"_{ref.split('.')[-1]}_in_background" if named else "_logged_task"
             while name in taken:
                 name += "_"
@@ -753,10 +754,10 @@ def _applicable(result: Result, unsafe: bool) -> dict[str, list[Diagnostic]]:
 def apply_fixes(result: Result, config: Config, *, unsafe: bool, write: bool, use_cache: bool = True,
                 overlay: dict[str, str] | None = None, max_rounds: int = 6,
                 project_root: Path | None = None) -> FixOutcome:  # fmt: skip
-    project_root = project_root or result.project_root
     """Apply the applicable fixes, re-lint, and repeat until nothing changes (at most ``max_rounds`` rounds).
 
     Never raises for one bad file: it is left untouched and reported in ``applied``."""
+    project_root = project_root or result.project_root
     overlay = dict(overlay or {})
     paths = result.files
     if write:  # temporary files of a --fix that was killed mid-write

@@ -262,7 +262,6 @@ class ModuleFacts:
     routes: tuple[RouteReg, ...]
     router_deps: tuple[tuple[str, tuple[str, ...]], ...] = ()  # object ref -> dependencies
     includes: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (parent, child, deps)
-    noqa: tuple[tuple[int, tuple[str, ...]], ...] = ()  # line -> codes ("" = all)
     is_package: bool = False
     module_calls: tuple[CallSite, ...] = ()  # calls at module level (include_router etc.)
     type_aliases: tuple[tuple[str, Param], ...] = ()  # ``SessionDep = Annotated[Session, Depends(get_db)]``

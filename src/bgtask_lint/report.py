@@ -22,12 +22,12 @@ from rich.text import Text
 from bgtask_lint.adoption import fingerprint
 from bgtask_lint.adoption import LINE_BREAK
 from bgtask_lint.adoption import relpath as _relpath
+from bgtask_lint.formats import FORMATS
 from bgtask_lint.models import Diagnostic, Edit, FileError, Location
 
 TOOL = "bgtask-lint"
 HOMEPAGE = "https://github.com/bgtask-lint/bgtask-lint"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-FORMATS = ("full", "concise", "json", "json-lines", "github", "gitlab", "sarif", "junit")
 
 
 @dataclass(frozen=True)

@@ -1025,7 +1025,7 @@ class Summarizer(Walker):
                 self.includes.append((f"{owner.qualname}:{target}", child, self._deps_list(node)))
 
 
-def summarize(source: str, module: str, path: str, is_package: bool = False) -> ModuleFacts:
+def summarize(source: str | bytes, module: str, path: str, is_package: bool = False) -> ModuleFacts:
     """Parse ``source`` and summarise it. Raises ``libcst.ParserSyntaxError`` on invalid code."""
     tree = cst.parse_module(source)
     visitor = Summarizer(module, path, is_package)

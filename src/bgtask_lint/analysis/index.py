@@ -656,7 +656,7 @@ class ProjectIndex:
                         or kind.cost > leaf.cost
                         or (kind.cost == leaf.cost and leaf_value and (value or "").startswith(leaf_value + "()."))
                     ):
-                        leaf = Chain((display(fqn, self.functions[fqn]), self.witness(value, kind)), kind.category,
+                        leaf = Chain((display(self.functions[fqn]), self.witness(value, kind)), kind.category,
                                      kind.sync, kind.cost, (fqn,))  # fmt: skip
                         leaf_value = value
                 elif callee is not None:
@@ -672,7 +672,7 @@ class ProjectIndex:
             for caller, call in reverse.get(cur, ()):
                 if caller in best or not propagate(call, chain):
                     continue
-                steps = (display(caller, self.functions[caller]), *chain.steps)
+                steps = (display(self.functions[caller]), *chain.steps)
                 pushed += 1
                 heapq.heappush(heap, (-chain.cost, length + 1, pushed, caller,
                                       Chain(steps, chain.category, chain.sync, chain.cost, (caller, *chain.through))))  # fmt: skip
@@ -991,5 +991,6 @@ def _common_prefix(a: str, b: str) -> int:
     return n
 
 
-def display(fqn: str, scoped: Scoped) -> str:
+def display(scoped: Scoped) -> str:
+    """How a chain step names a function: its qualified name without ``<locals>``."""
     return scoped.function.qualname.replace(".<locals>", "")
