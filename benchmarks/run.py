@@ -158,7 +158,7 @@ def count_tree(root: Path) -> tuple[int, int]:
 def project_root(path: Path) -> Path:
     """Where bgtask-lint puts its cache for ``path`` (its own rule when importable)."""
     try:
-        from bgtask_lint.project import find_project_root
+        from bgtask_lint.pipeline.naming import find_project_root
 
         return find_project_root(path)
     except Exception:  # noqa: BLE001 - fall back to the same rule, re-implemented

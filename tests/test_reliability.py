@@ -9,7 +9,6 @@ file (not even when killed), and the cache never changes an answer.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import pickle
@@ -29,12 +28,13 @@ from pathlib import Path
 import pytest
 
 import bgtask_lint.fixes as fixes_module
-from bgtask_lint import __version__, codec, project, resultcache
-from bgtask_lint.fingerprint import RACY_NS
+from bgtask_lint import __version__, codec, store
 from bgtask_lint.config import Config
 from bgtask_lint.engine import run
+from bgtask_lint.fingerprint import RACY_NS
 from bgtask_lint.fixes import apply_fixes
 from bgtask_lint.models import FileError
+from bgtask_lint.pipeline import load, naming, parse, sources
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
@@ -363,8 +363,8 @@ def test_a_parser_crash_does_not_kill_the_calling_process(tmp_path: Path) -> Non
     """In-process: the crash happens in a worker; this test's own process lives on."""
     path = tmp_path / "deep.py"
     path.write_text(DEEP_PARENS)
-    files = [project.SourceFile(path, "deep", False)]
-    loaded = project.load(files, project.FactsCache(None), jobs=1)
+    files = [naming.SourceFile(path, "deep", False)]
+    loaded = load.load(files, store.Store(None), jobs=1)
     assert loaded.facts == [] and len(loaded.errors) == 1
     assert loaded.errors[0].path == str(path) and "SIGSEGV" in loaded.errors[0].message
 
@@ -376,14 +376,14 @@ def test_cached_facts_are_read_while_the_workers_parse_and_a_crash_still_costs_o
     names = [f"m{i}" for i in range(40)]
     for name in names:
         (tmp_path / f"{name}.py").write_text(handler(name))
-    files = [project.SourceFile(tmp_path / f"{n}.py", n, False) for n in names]
-    cache = project.FactsCache(project.cache_base(tmp_path))
-    first = project.load(files, cache, jobs=2)
+    files = [naming.SourceFile(tmp_path / f"{n}.py", n, False) for n in names]
+    cache = store.Store(store.cache_base(tmp_path))
+    first = load.load(files, cache, jobs=2)
     assert first.parsed == 40 and not first.errors
     (tmp_path / "m3.py").write_text(handler("m3") + "\n\ndef later():\n    return 1\n")
     (tmp_path / "deep.py").write_text(DEEP_PARENS)
-    files.append(project.SourceFile(tmp_path / "deep.py", "deep", False))
-    again = project.load(files, project.FactsCache(project.cache_base(tmp_path)), jobs=2)
+    files.append(naming.SourceFile(tmp_path / "deep.py", "deep", False))
+    again = load.load(files, store.Store(store.cache_base(tmp_path)), jobs=2)
     assert (again.parsed, again.cached) == (2, 39)
     assert [e.path for e in again.errors] == [str(tmp_path / "deep.py")] and "SIGSEGV" in again.errors[0].message
     assert [m.path for m in again.facts] == sorted(str(f.path) for f in files if f.path.name != "deep.py")
@@ -400,9 +400,9 @@ def test_a_worker_killed_from_outside_costs_only_its_file(tmp_path: Path, monkey
     slow, fine = tmp_path / "slow.py", tmp_path / "fine.py"
     slow.write_text(PLUS_CHAIN)
     fine.write_text("x = 1\n")
-    files = [project.SourceFile(slow, "slow", False), project.SourceFile(fine, "fine", False)]
-    box: list[project.LoadResult] = []
-    thread = threading.Thread(target=lambda: box.append(project.load(files, project.FactsCache(None), jobs=1)))
+    files = [naming.SourceFile(slow, "slow", False), naming.SourceFile(fine, "fine", False)]
+    box: list[load.LoadResult] = []
+    thread = threading.Thread(target=lambda: box.append(load.load(files, store.Store(None), jobs=1)))
     thread.start()
     deadline = time.monotonic() + 20
     while not multiprocessing.active_children() and time.monotonic() < deadline:
@@ -573,7 +573,7 @@ def test_parse_errors_name_the_first_bad_byte() -> None:
         b"x = 0777\n": (1, None, "leading zeros"),
     }
     for data, (row, col, reason) in cases.items():
-        result = project.answer((project.SUMMARISE, "m.py", data, "m", False, None, None))
+        result = parse.answer((parse.SUMMARISE, "m.py", data, "m", False, None, None))
         assert result.facts is None and isinstance(result.error, FileError), data
         assert reason in result.error.message and result.error.row == row, (data, result.error)
         if col is not None:
@@ -921,15 +921,15 @@ def findings(proc: subprocess.CompletedProcess[str]) -> list[tuple]:
 
 def lint_json(root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     # whole-run results would answer before the facts cache is consulted: these tests are about facts
-    shutil.rmtree(root / project.CACHE_DIR / __version__ / "results", ignore_errors=True)
+    shutil.rmtree(root / store.CACHE_DIR / __version__ / "results", ignore_errors=True)
     return bgtask_lint("check", "--output-format", "json", *extra, ".", cwd=root)
 
 
 def cache_entries(root: Path, version: str = __version__) -> list[Path]:
-    folder = root / project.CACHE_DIR / version
+    folder = root / store.CACHE_DIR / version
     return sorted(p for p in folder.glob("??/*")
-                  if not p.name.startswith(project.TEMP_PREFIX) and "-" not in p.name  # facts only: not positions or edits,
-                  and p.name not in (project.STATS_KEY, project.PARSES_KEY))  # nor file identities or parse verdicts
+                  if not p.name.startswith(store.TEMP_PREFIX) and "-" not in p.name  # facts only: not positions or edits,
+                  and p.name not in (sources.STATS_KEY, load.PARSES_KEY))  # nor file identities or parse verdicts
 
 
 @pytest.fixture
@@ -938,7 +938,7 @@ def cached(tmp_path: Path) -> tuple[Path, list[tuple]]:
     root = cache_project(tmp_path)
     reference = findings(lint_json(root, "--no-cache"))
     assert {f[1] for f in reference} >= {"BGT102", "BGT201"} and None in {f[1] for f in reference}
-    assert not (root / project.CACHE_DIR).exists()
+    assert not (root / store.CACHE_DIR).exists()
     return root, reference
 
 
@@ -952,21 +952,21 @@ def test_a_file_is_read_again_when_its_identity_changes_even_with_size_and_mtime
     assert len(slow) == len(quiet)
     app = tmp_path / "app.py"
     app.write_text(slow)
-    fresh = project.Contents([str(app)], project.FactsCache(project.cache_base(tmp_path)))
+    fresh = sources.Contents([str(app)], store.Store(store.cache_base(tmp_path)))
     assert str(app) in fresh and fresh.data(str(app)) == slow.encode()
     fresh.save()
-    assert project.FactsCache(project.cache_base(tmp_path)).get(project.STATS_KEY, dict) is None  # too recent to be recorded
+    assert store.Store(store.cache_base(tmp_path)).get(sources.STATS_KEY, dict) is None  # too recent to be recorded
     time.sleep(RACY_NS / 1e9 + 0.2)
     assert {f[1] for f in findings(lint_json(tmp_path))} == {"BGT102"}
-    recorded = project.FactsCache(project.cache_base(tmp_path)).get(project.STATS_KEY, dict)
+    recorded = store.Store(store.cache_base(tmp_path)).get(sources.STATS_KEY, dict)
     assert set(recorded) == {str(app)}
-    known = project.Contents([str(app)], project.FactsCache(project.cache_base(tmp_path)))
-    assert known.digest(str(app)) == project.content_digest(slow.encode()) and not known._bytes  # not read
+    known = sources.Contents([str(app)], store.Store(store.cache_base(tmp_path)))
+    assert known.digest(str(app)) == sources.content_digest(slow.encode()) and not known._bytes  # not read
     st = app.stat()
     app.write_text(quiet)
     os.utime(app, ns=(st.st_atime_ns, st.st_mtime_ns))
     time.sleep(RACY_NS / 1e9 + 0.2)  # only the ctime tells the file changed now
-    assert list((tmp_path / project.CACHE_DIR / __version__ / "results").iterdir())  # the last run's result is kept
+    assert list((tmp_path / store.CACHE_DIR / __version__ / "results").iterdir())  # the last run's result is kept
     proc = bgtask_lint("check", "--output-format", "json", ".", cwd=tmp_path)  # not answered by that result either
     assert proc.returncode == 0 and json.loads(proc.stdout) == [], proc.stdout
 
@@ -1003,7 +1003,7 @@ def test_damaged_cache_entries_are_misses(cached: tuple[Path, list[tuple]]) -> N
     assert findings(proc) == reference and "4 parsed, 0 from cache" in proc.stderr
     # a well-formed entry (the digest matches) that holds something other than facts is a miss too
     payload = codec.dumps({"not": "facts"})
-    entries[0].write_bytes(project.CACHE_MAGIC + hashlib.sha256(payload).digest() + payload)
+    entries[0].write_bytes(store.frame(payload))
     proc = lint_json(root, "-v")
     assert findings(proc) == reference and "2 parsed, 2 from cache" in proc.stderr
     proc = lint_json(root, "-v")  # and every damaged entry was rewritten
@@ -1027,10 +1027,9 @@ def test_a_cache_entry_that_would_run_code_is_a_miss_and_runs_nothing(cached: tu
     marker = root.parent / "ran"
     hostile = pickle.dumps(_Planted(str(marker)))
     assert findings(bgtask_lint("check", "--output-format", "json", ".", cwd=root)) == reference
-    stored = [*cache_entries(root), *(root / project.CACHE_DIR / __version__ / "results").iterdir()]
+    stored = [*cache_entries(root), *(root / store.CACHE_DIR / __version__ / "results").iterdir()]
     for entry in stored:
-        magic = resultcache.MAGIC if entry.parent.name == "results" else project.CACHE_MAGIC
-        entry.write_bytes(magic + hashlib.sha256(hostile).digest() + hostile)
+        entry.write_bytes(store.frame(hostile))
     proc = bgtask_lint("check", "--output-format", "json", "-v", ".", cwd=root)
     assert findings(proc) == reference and " 0 from cache" in proc.stderr
     assert not marker.exists()
@@ -1039,14 +1038,14 @@ def test_a_cache_entry_that_would_run_code_is_a_miss_and_runs_nothing(cached: tu
 def test_cache_of_another_version_is_never_read_and_old_ones_are_removed(cached: tuple[Path, list[tuple]]) -> None:
     root, reference = cached
     assert findings(lint_json(root)) == reference
-    base = root / project.CACHE_DIR
+    base = root / store.CACHE_DIR
     for name in ("0.0.1", "0.0.2"):  # other versions' caches, poisoned: same keys, empty facts
         shutil.copytree(base / __version__, base / name)
         for entry in cache_entries(root, name):
             entry.write_bytes(b"poison")
     shutil.rmtree(base / __version__)
     month_ago = time.time() - 30 * 24 * 3600
-    os.utime(base / "0.0.1" / project.LAST_USED, (month_ago, month_ago))
+    os.utime(base / "0.0.1" / store.LAST_USED, (month_ago, month_ago))
     proc = lint_json(root, "-v")
     assert findings(proc) == reference and "4 parsed, 0 from cache" in proc.stderr
     assert not (base / "0.0.1").exists()  # unused for a month: removed
@@ -1062,20 +1061,20 @@ def test_two_runs_at_once_agree_with_no_cache(cached: tuple[Path, list[tuple]]) 
             out, err = p.communicate(timeout=120)
             assert findings(subprocess.CompletedProcess(p.args, p.returncode, out, err)) == reference
     assert len(cache_entries(root)) == 3
-    assert not list((root / project.CACHE_DIR).rglob(f"{project.TEMP_PREFIX}*"))
+    assert not list((root / store.CACHE_DIR).rglob(f"{store.TEMP_PREFIX}*"))
 
 
 def test_cache_path_that_is_a_file(cached: tuple[Path, list[tuple]]) -> None:
     root, reference = cached
-    (root / project.CACHE_DIR).write_text("not a directory\n")
+    (root / store.CACHE_DIR).write_text("not a directory\n")
     assert findings(lint_json(root)) == reference
-    assert (root / project.CACHE_DIR).read_text() == "not a directory\n"
+    assert (root / store.CACHE_DIR).read_text() == "not a directory\n"
 
 
 def test_read_only_cache_directory(cached: tuple[Path, list[tuple]]) -> None:
     root, reference = cached
     assert findings(lint_json(root)) == reference
-    folder = root / project.CACHE_DIR / __version__
+    folder = root / store.CACHE_DIR / __version__
     (root / "routes.py").write_text(ROUTES + "\n# edited: a new entry will be wanted\n")
     shards = [p for p in folder.iterdir() if p.is_dir()]
     with contextlib.ExitStack() as stack:
@@ -1086,12 +1085,12 @@ def test_read_only_cache_directory(cached: tuple[Path, list[tuple]]) -> None:
 
 
 def test_the_cache_does_not_grow_without_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(project, "PRUNE_SLACK", 4)
+    monkeypatch.setattr(store, "PRUNE_SLACK", 4)
     root = cache_project(tmp_path)
     live = 4  # the files of the project (broken.py included)
-    limit = project.PRUNE_FACTOR * live + project.PRUNE_SLACK
-    stale = root / project.CACHE_DIR / __version__ / "ab" / f"{project.TEMP_PREFIX}killed"
-    fresh = stale.with_name(f"{project.TEMP_PREFIX}busy")
+    limit = store.PRUNE_FACTOR * live + store.PRUNE_SLACK
+    stale = root / store.CACHE_DIR / __version__ / "ab" / f"{store.TEMP_PREFIX}killed"
+    fresh = stale.with_name(f"{store.TEMP_PREFIX}busy")
     sizes = []
     for i in range(20):
         (root / "app.py").write_text(handler("app") + f"# edit {i}\n")
@@ -1107,7 +1106,7 @@ def test_the_cache_does_not_grow_without_bound(tmp_path: Path, monkeypatch: pyte
     assert max(sizes) <= limit, sizes
     assert sizes[-1] < 20
     assert not stale.exists() and fresh.exists()
-    shutil.rmtree(root / project.CACHE_DIR / __version__ / "results", ignore_errors=True)  # ask the facts cache
+    shutil.rmtree(root / store.CACHE_DIR / __version__ / "results", ignore_errors=True)  # ask the facts cache
     again = run([root], Config(), use_cache=True)
     assert again.parsed == 1 and again.cached == 3  # what is live stays cached (broken.py never is)
 
@@ -1140,10 +1139,10 @@ def test_the_facts_cache_key_covers_every_module_that_computes_facts() -> None:
     imports but the digest leaves out would let a code change serve stale facts."""
     from bgtask_lint.fingerprint import FACTS_MODULES
 
-    code = ("import sys, bgtask_lint.project, bgtask_lint.summarize, bgtask_lint.walk\n"
+    code = ("import sys, bgtask_lint.pipeline.parse, bgtask_lint.summarize, bgtask_lint.walk\n"
             "print('\\n'.join(m.__file__ for n, m in sys.modules.items() if n.startswith('bgtask_lint.')))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    package = Path(project.__file__).resolve().parent
+    package = Path(store.__file__).resolve().parent
     imported = {Path(f).resolve().relative_to(package).as_posix() for f in proc.stdout.split()}
     imported = {m for m in imported if not m.endswith("__init__.py")}
     assert imported <= set(FACTS_MODULES), imported - set(FACTS_MODULES)

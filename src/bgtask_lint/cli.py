@@ -103,7 +103,7 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
     from bgtask_lint.app import lint, print_report, with_shown_edits
     from bgtask_lint.config import ConfigError, find_config, from_overrides, load_config
     from bgtask_lint.models import FileError
-    from bgtask_lint.project import find_project_root
+    from bgtask_lint.pipeline.naming import find_project_root
     from bgtask_lint.report import Report, render, rendering_key
 
     err = click.get_text_stream("stderr")
@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - a bug or a bad environment: one line and exit 2, not a traceback
-        from bgtask_lint.project import UsageError
+        from bgtask_lint.pipeline.pool import UsageError
 
         if isinstance(exc, UsageError):
             click.echo(f"error: {exc}", err=True)

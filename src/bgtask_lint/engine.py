@@ -18,27 +18,22 @@ from bgtask_lint.codec import stored
 from bgtask_lint.config import Config
 from bgtask_lint.discovery import DEFAULT_EXCLUDE, discover, is_excluded
 from bgtask_lint.fingerprint import code_digest
-from bgtask_lint.models import Diagnostic, FileError, Located
-from bgtask_lint.prefilter import Module, Scan, relevant, scan
-from bgtask_lint.project import (
-    LOCATE,
-    Contents,
-    FactsCache,
-    ParseResult,
-    SourceFile,
-    answer,
-    cache_base,
-    find_project_root,
-    load,
+from bgtask_lint.models import Diagnostic, FileError, Located, ParseResult
+from bgtask_lint.pipeline.load import load
+from bgtask_lint.pipeline.naming import SourceFile, find_project_root, module_names
+from bgtask_lint.pipeline.parse import LOCATE, answer
+from bgtask_lint.pipeline.pool import (
     lookup_stack_bytes,
-    module_names,
     parse_all,
     prestart,
     run_deep,
     workers,
     workers_running,
 )
-from bgtask_lint.resultcache import ResultCache
+from bgtask_lint.pipeline.runkey import run_key as identity
+from bgtask_lint.pipeline.sources import Contents
+from bgtask_lint.prefilter import Module, Scan, relevant, scan
+from bgtask_lint.store import Store, Shelf, cache_base
 
 if TYPE_CHECKING:  # the analysis is imported only when a run is not answered from the result cache
     from bgtask_lint.analysis.calls import CallKind, Catalogue
@@ -63,7 +58,7 @@ class Result:
     index: ProjectIndex | None = None
     project_root: Path | None = None  # the root the caller fixed, if any (re-lints reuse it)
     run_key: str | None = None  # the identity of every input of the run, when the run was cached
-    outputs: ResultCache | None = None  # where renderings of this result are kept
+    outputs: Shelf | None = None  # where renderings of this result are kept
     warnings: list[str] = field(default_factory=list)  # said on stderr: files skipped for their size, a cache not written
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase of this run, for --verbose
 
@@ -94,7 +89,7 @@ def _run(
     jobs: int | None = None,
     overlay: dict[str, str] | None = None,
     fix_edits: str | None = None,
-    add_edits: Callable[[Result, FactsCache, bool], Result] | None = None,
+    add_edits: Callable[[Result, Store, bool], Result] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Result:
     """Lint ``paths``; the index covers the whole project each path belongs to.
@@ -145,12 +140,12 @@ def _run(
         for a in alias:
             aliases[str(p)] = a
     base = cache_base(roots[0], config.cache_dir) if roots and use_cache else None
-    results = ResultCache(base) if base is not None and not overlay else None
-    run_key = results.key(
+    results = Shelf(base, "results") if base is not None and not overlay else None
+    run_key = identity(
         ((str(s.path), s.module, s.is_package) for s in sources),
         (config, sorted(target_set), targets.errors, targets.missing, project_root, fix_edits, _installed_fastapi()),
     ) if results else None  # fmt: skip
-    outputs = ResultCache(base, "outputs") if base is not None and results is not None and run_key else None
+    outputs = Shelf(base, "outputs") if base is not None and results is not None and run_key else None
     if results is not None and (hit := results.get(run_key)) is not None:
         hit.cached, hit.parsed, hit.run_key, hit.outputs = len(sources), 0, run_key, outputs
         hit.timings = clock.lap("discovery", {})
@@ -159,7 +154,7 @@ def _run(
     timings = clock.lap("discovery", {})
     if len(sources) >= PRESTART_FILES and jobs is None:
         prestart()  # a whole project to analyse: the parser workers start while the tree is read
-    cache = FactsCache(base)
+    cache = Store(base)
     contents = Contents([str(s.path) for s in sources], cache, overlay)
     # Only what a route or a task can reach is summarised; the other files linted are checked to parse.
     modules = [Module(str(s.path), s.module, s.is_package, s.aliases) for s in sources]
@@ -235,7 +230,7 @@ SCANS_KEY = "scans-"  # + the code digest: the cache entry holding the last run'
 RELEVANT = "relevant"  # the key, in that entry, of the last run's relevant modules
 
 
-def _relevant(modules: list[Module], contents: Contents, cache: FactsCache) -> set[str]:
+def _relevant(modules: list[Module], contents: Contents, cache: Store) -> set[str]:
     """The paths of the modules a route or a task can reach by import (see :func:`relevant`), from
     each module's text scan (seed or not, names imported); both from the cache when nothing changed.
 
@@ -384,7 +379,7 @@ def _internal(code: str, exc: Exception) -> str:
 
 
 def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list[FileError],
-            cache: FactsCache, contents: Contents) -> tuple[list[Diagnostic], dict[str, str]]:  # fmt: skip
+            cache: Store, contents: Contents) -> tuple[list[Diagnostic], dict[str, str]]:  # fmt: skip
     """Fill in positions and snippets, and drop findings silenced by ``# noqa``."""
     from bgtask_lint.adoption import LINE_BREAK, noqa_codes
 

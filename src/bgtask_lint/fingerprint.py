@@ -30,7 +30,9 @@ def racy(st: os.stat_result, now_ns: int) -> bool:
 
 #: The modules that per-file facts are computed by (what ``summarize`` imports from the package,
 #: and the worker that runs it): facts stay valid while these are unchanged.
-FACTS_MODULES = ("summarize.py", "walk.py", "models.py", "codec.py", "analysis/calls.py", "project.py", "fingerprint.py")
+FACTS_MODULES = (
+    "summarize.py", "walk.py", "models.py", "codec.py", "analysis/calls.py", "pipeline/parse.py", "store.py", "fingerprint.py",
+)  # fmt: skip
 
 
 @lru_cache(maxsize=2)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import bisect
 import contextlib
 import difflib
-import hashlib
 import errno
+import hashlib
 import io
 import os
 import re
@@ -27,10 +27,16 @@ from bgtask_lint.analysis.calls import SPAWNER_NAMES
 from bgtask_lint.config import Config
 from bgtask_lint.engine import Result, run
 from bgtask_lint.fingerprint import code_digest
-from bgtask_lint.fix_imports import add_import, drop_unused, imported_from, is_docstring, is_import
+from bgtask_lint.fix_imports import (
+    add_import,
+    drop_unused,
+    imported_from,
+    is_docstring,
+    is_import,
+)
 from bgtask_lint.models import Diagnostic, Fix, Location
 from bgtask_lint.models import Edit as ModelEdit
-from bgtask_lint.project import lookup_stack_bytes, run_deep
+from bgtask_lint.pipeline.pool import lookup_stack_bytes, run_deep
 from bgtask_lint.summarize import dotted
 from bgtask_lint.walk import Hook, Walker
 
@@ -836,7 +842,7 @@ def with_edits(result: Result, cache: Any = None, unsafe: bool = True) -> Result
     """Fill the ``edits`` (whole changed lines) of each safe fix, and of each unsafe one with
     ``unsafe``, for JSON, SARIF and the full output.
 
-    ``cache`` (a ``FactsCache``) keeps each file's computed edits by content hash: a codemod per
+    ``cache`` (a ``Store``) keeps each file's computed edits by content hash: a codemod per
     fix is the slowest part of reporting, and unchanged files need it only once."""
     by_path: dict[str, list[Diagnostic]] = defaultdict(list)
     for d in result.diagnostics:
