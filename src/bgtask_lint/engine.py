@@ -33,7 +33,7 @@ from bgtask_lint.pipeline.pool import (
 from bgtask_lint.pipeline.runkey import run_key as identity
 from bgtask_lint.pipeline.sources import Contents
 from bgtask_lint.prefilter import Module, Scan, relevant, scan
-from bgtask_lint.store import Store, Shelf, cache_base
+from bgtask_lint.store import Shelf, Store, cache_base
 
 if TYPE_CHECKING:  # the analysis is imported only when a run is not answered from the result cache
     from bgtask_lint.analysis.calls import CallKind, Catalogue
@@ -173,15 +173,15 @@ def _run(
     catalogue = _catalogue(tuple(sorted(config.extra_calls().items())))
     from bgtask_lint.analysis.index import ProjectIndex
 
-    index = ProjectIndex(loaded.facts, catalogue, frozenset(config.error_handling_decorators))
-    index.add_aliases(aliases)
+    index = ProjectIndex(loaded.facts, catalogue, frozenset(config.error_handling_decorators), aliases)
     clock.lap("index", timings)
     # Rules look at the files reported on (and whatever those reach), not the whole project; when files
     # are named (pre-commit, an editor), also at the modules importing them: a finding there whose chain
     # passes through a named file is caused by the change, and is reported too.
     partial = not all(m.path in target_set for m in loaded.facts)
     affected = index.importers(target_set) if partial else set()
-    index.focus = frozenset(target_set | affected) if partial else None
+    if partial:
+        index = index.narrowed(target_set | affected)
     diagnostics, rule_errors = check(index, config, target_set | affected)
     diagnostics = [d for d in diagnostics if d.path in target_set or _passes_through(index, d, target_set)]
     errors += [e for e in rule_errors if e.path not in affected]
@@ -352,23 +352,19 @@ def _isolate(rule, ctx, targets: set[str], found: dict, exc: Exception) -> list[
     """A rule crashed: run it again one file at a time, so the crash is reported against the file
     that causes it and every other file still gets its findings."""
     index = ctx.index
-    original = index.focus
-    try:  # what the rules share is computed for the whole focus first, so narrowing loses nothing
+    try:  # what the rules share is computed once, for the whole focus, and shared by every narrowed view
         index.deferrable, index.blocking, index.fallible, index.database  # noqa: B018
     except Exception as shared:  # noqa: BLE001
         return [FileError("<project>", _internal(rule.code, shared))]
     errors = []
-    for path in sorted(original or targets):
-        index.focus = frozenset({path})
-        ctx.cache.clear()
+    for path in sorted(index.focus or targets):
+        one_file = replace(ctx, index=index.narrowed({path}), cache={})
         try:
-            for d in rule.check(ctx):
+            for d in rule.check(one_file):
                 if d.path in targets:
                     found.setdefault((d.code, d.path, d.ordinal), d)
         except Exception as one:  # noqa: BLE001
             errors.append(FileError(path, _internal(rule.code, one)))
-    index.focus = original
-    ctx.cache.clear()
     return errors or [FileError("<project>", _internal(rule.code, exc))]
 
 

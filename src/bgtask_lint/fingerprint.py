@@ -31,7 +31,7 @@ def racy(st: os.stat_result, now_ns: int) -> bool:
 #: The modules that per-file facts are computed by (what ``summarize`` imports from the package,
 #: and the worker that runs it): facts stay valid while these are unchanged.
 FACTS_MODULES = (
-    "summarize.py", "walk.py", "models.py", "codec.py", "analysis/calls.py", "pipeline/parse.py", "store.py", "fingerprint.py",
+    "summarize.py", "walk.py", "models.py", "codec.py", "analysis/vocabulary.py", "pipeline/parse.py", "store.py", "fingerprint.py",
 )  # fmt: skip
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from bgtask_lint.analysis.calls import ROUTE_DECORATORS
+from bgtask_lint.analysis.vocabulary import ROUTE_DECORATORS
 from bgtask_lint.models import (
     RETURNS_VALUE,
     UPLOAD_READ,

@@ -589,9 +589,6 @@ MEMOIZERS = frozenset({"functools.lru_cache", "functools.cache", "functools.cach
                        "cachetools.func.ttl_cache", "cachetools.func.lru_cache", "async_lru.alru_cache",
                        "aiocache.cached", "cachetools.cachedmethod"})  # fmt: skip
 
-ROUTE_FACTORIES = frozenset({"fastapi.FastAPI", "fastapi.APIRouter"})
-ROUTE_DECORATORS = frozenset({"get", "post", "put", "patch", "delete", "options", "head", "trace", "api_route",
-                              "websocket", "route", "websocket_route"})  # fmt: skip
 
 
 #: The first segments of the aliases: a name starting with anything else is already canonical.

@@ -9,6 +9,7 @@ canonicalised). Whatever cannot be resolved is ``None``: unknown, never slow.
 from __future__ import annotations
 
 import builtins
+import copy
 import heapq
 import os
 from collections.abc import Collection, Iterator
@@ -23,7 +24,6 @@ from bgtask_lint.analysis.calls import (
     IN_MEMORY_FILES,
     MEMOIZERS,
     RESPONSE_CLASSES,
-    ROUTE_FACTORIES,
     SPAWNER_NAMES,
     SUBPROCESS,
     TASK_CALLEES,
@@ -32,6 +32,7 @@ from bgtask_lint.analysis.calls import (
     Cost,
     canonical,
 )
+from bgtask_lint.analysis.vocabulary import ROUTE_FACTORIES
 from bgtask_lint.models import (
     YIELDED,
     Arg,
@@ -97,6 +98,7 @@ class ProjectIndex:
     modules: list[ModuleFacts]
     catalogue: Catalogue
     error_handling_decorators: frozenset[str] = frozenset()
+    aliases: dict[str, str] = field(default_factory=dict)  # path -> another importable name (``src``-relative)
     _by_name: dict[str, list[ModuleFacts]] = field(default_factory=dict, init=False)
     functions: dict[str, Scoped] = field(default_factory=dict, init=False)
     classes: dict[str, tuple[ModuleFacts, object]] = field(default_factory=dict, init=False)
@@ -132,14 +134,18 @@ class ProjectIndex:
         for name, group in self._by_name.items():
             for m in group:
                 self._names_of.setdefault(m.path, set()).add(name)
-
-    def add_aliases(self, aliases: dict[str, str]) -> None:
-        """Register other importable names (``src``-relative, root-relative) for modules."""
         by_path = {m.path: m for m in self.modules}
-        for path, alias in aliases.items():
+        for path, alias in self.aliases.items():  # other importable names (``src``-relative, root-relative)
             if path in by_path and alias not in self._by_name:
                 self._by_name[alias] = [by_path[path]]
                 self._names_of.setdefault(path, set()).add(alias)
+
+    def narrowed(self, paths: Collection[str]) -> ProjectIndex:
+        """This index, looking at the modules of ``paths`` only: a view that shares every resolution and
+        reach computed so far (a reach computed for a wider focus holds for a narrower one)."""
+        view = copy.copy(self)
+        view.focus = frozenset(paths)
+        return view
 
     # ------------------------------------------------------------------ modules
 
