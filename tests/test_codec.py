@@ -9,8 +9,8 @@ from fixtures import FIXTURES
 
 from bgtask_lint import codec
 from bgtask_lint.config import Config
-from bgtask_lint.engine import Result, run
 from bgtask_lint.models import Arg, Binding, CallSite, Diagnostic, Fix, Location, Usage
+from bgtask_lint.pipeline.run import Result, run
 
 
 def test_facts_of_every_fixture_come_back_equal() -> None:

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from bgtask_lint.analysis.calls import CallKind, build_catalogue
-from bgtask_lint.config import Config, ConfigError, find_config, from_overrides, load_config, parse_table
+from bgtask_lint.config import (
+    Config,
+    ConfigError,
+    find_config,
+    from_overrides,
+    load_config,
+    parse_table,
+)
 
 KNOWN = {"BGT101", "BGT102", "BGT201", "BGT202", "BGT203", "BGT204", "BGT205", "BGT206"}
 

@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from bgtask_lint.discovery import DEFAULT_EXCLUDE, Discovered, discover, is_excluded
+from bgtask_lint.pipeline.discover import (
+    DEFAULT_EXCLUDE,
+    Discovered,
+    discover,
+    is_excluded,
+)
 
 
 def touch(root: Path, *names: str) -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-import bgtask_lint.fixes as fixes_module
+import bgtask_lint.fixes.codemods as fixes_module
 from bgtask_lint.config import Config
-from bgtask_lint.engine import Result, run
-from bgtask_lint.fixes import (
+from bgtask_lint.facts.summarize import dotted, summarize
+from bgtask_lint.fixes.codemods import (
     FixError,
     FixOutcome,
     apply_fixes,
@@ -25,7 +25,7 @@ from bgtask_lint.fixes import (
     calls_by_ordinal,
 )
 from bgtask_lint.models import Diagnostic, Fix
-from bgtask_lint.summarize import dotted, summarize
+from bgtask_lint.pipeline.run import Result, run
 
 FIXES = Path(__file__).parent / "fixtures" / "fixes"
 CASES = sorted(p for p in FIXES.glob("*.py") if not p.name.endswith(".fixed.py"))

@@ -12,10 +12,11 @@ if sys.version_info >= (3, 11):
 else:
     import tomli as tomllib
 
-from bgtask_lint.config import Config, parse_table
-from bgtask_lint.engine import run
-from bgtask_lint.rules import all_rules
 from fixtures import ANNOTATION, Fixture, collect
+
+from bgtask_lint.config import Config, parse_table
+from bgtask_lint.pipeline.run import run
+from bgtask_lint.rules import all_rules
 
 CASES = collect()
 CODES = {r.name: r.code for r in all_rules()}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bgtask_lint.config import Config
-from bgtask_lint.engine import Result, run
+from bgtask_lint.pipeline.run import Result, run
 
 SHOP = Path(__file__).resolve().parents[1] / "examples" / "shop"
 FILES = sorted(str(p) for p in SHOP.rglob("*.py"))

@@ -8,7 +8,7 @@ import pytest
 
 from bgtask_lint.analysis.calls import default_catalogue
 from bgtask_lint.analysis.index import ProjectIndex
-from bgtask_lint.summarize import summarize
+from bgtask_lint.facts.summarize import summarize
 
 MODULES = {
     "a": "import b\nfrom c import Client\nx = b.y.z\nw = x.q\nclient = Client()\ndef f():\n    return x.run()\n",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bgtask_lint.config import Config
-from bgtask_lint.engine import run
+from bgtask_lint.pipeline.run import run
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

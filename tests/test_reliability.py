@@ -27,14 +27,14 @@ from pathlib import Path
 
 import pytest
 
-import bgtask_lint.fixes as fixes_module
+import bgtask_lint.fixes.codemods as fixes_module
 from bgtask_lint import __version__, codec, store
 from bgtask_lint.config import Config
-from bgtask_lint.engine import run
 from bgtask_lint.fingerprint import RACY_NS
-from bgtask_lint.fixes import apply_fixes
+from bgtask_lint.fixes.codemods import apply_fixes
 from bgtask_lint.models import FileError
 from bgtask_lint.pipeline import load, naming, parse, sources
+from bgtask_lint.pipeline.run import run
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
@@ -1139,7 +1139,7 @@ def test_the_facts_cache_key_covers_every_module_that_computes_facts() -> None:
     imports but the digest leaves out would let a code change serve stale facts."""
     from bgtask_lint.fingerprint import FACTS_MODULES
 
-    code = ("import sys, bgtask_lint.pipeline.parse, bgtask_lint.summarize, bgtask_lint.walk\n"
+    code = ("import sys, bgtask_lint.pipeline.parse, bgtask_lint.facts.summarize, bgtask_lint.facts.walk\n"
             "print('\\n'.join(m.__file__ for n, m in sys.modules.items() if n.startswith('bgtask_lint.')))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     package = Path(store.__file__).resolve().parent

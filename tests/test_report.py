@@ -14,7 +14,15 @@ import jsonschema
 import pytest
 
 from bgtask_lint.models import Diagnostic, Edit, FileError, Fix, Location
-from bgtask_lint.report import FORMATS, Report, RuleMeta, fingerprint, render, render_rule_docs, render_rules_table
+from bgtask_lint.report.render import (
+    FORMATS,
+    Report,
+    RuleMeta,
+    fingerprint,
+    render,
+    render_rule_docs,
+    render_rules_table,
+)
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 ANSI = re.compile(r"\x1b\[")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bgtask_lint.config import Config
-from bgtask_lint.engine import run
+from bgtask_lint.pipeline.run import run
 from bgtask_lint.rules import DOC_HEADINGS, all_rules
 
 RULES = all_rules()

@@ -22,11 +22,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-import bgtask_lint.walk as walk_module
-from bgtask_lint.fixes import calls_by_ordinal
-from bgtask_lint.locate import locate
-from bgtask_lint.summarize import Summarizer
-from bgtask_lint.walk import Walker, child_fields, children
+import bgtask_lint.facts.walk as walk_module
+from bgtask_lint.facts.summarize import Summarizer
+from bgtask_lint.facts.walk import Walker, child_fields, children
+from bgtask_lint.fixes.codemods import calls_by_ordinal
+from bgtask_lint.pipeline.locate import locate
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").rglob("*.py"))
 

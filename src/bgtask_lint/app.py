@@ -1,7 +1,7 @@
 """The use cases the command line offers, over the pipeline: lint (with the fix edits a format
 shows), the fix loop, and the report, re-printed from the rendering cache on an unchanged tree.
 
-The pipeline (:mod:`bgtask_lint.engine`) never imports the fixes; the edits of the fixes a report
+The pipeline (:mod:`bgtask_lint.pipeline.run`) never imports the fixes; the edits of the fixes a report
 shows are added here, through the hook the pipeline calls before it stores its result.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bgtask_lint.config import Config
-from bgtask_lint.engine import Result, lacks_edits, run
+from bgtask_lint.pipeline.run import Result, lacks_edits, run
 
 
 def lint(paths: Sequence[str | Path], config: Config, *, use_cache: bool = True, overlay: dict[str, str] | None = None,
@@ -30,7 +30,7 @@ def with_shown_edits(result: Result, unsafe: bool) -> Result:
 
 
 def _add_edits(result: Result, cache: object, unsafe: bool) -> Result:
-    from bgtask_lint.fixes import (
+    from bgtask_lint.fixes.codemods import (
         with_edits,  # imports libcst: only when some fix is shown
     )
 

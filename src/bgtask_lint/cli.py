@@ -14,7 +14,7 @@ from typing import NoReturn, TextIO
 import click
 
 from bgtask_lint import __version__
-from bgtask_lint.formats import EDIT_FORMATS, FORMATS
+from bgtask_lint.report.formats import EDIT_FORMATS, FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -30,7 +30,7 @@ def _codes(values: tuple[str, ...]) -> list[str] | None:
 
 
 def _rule_metas():
-    from bgtask_lint.report import RuleMeta
+    from bgtask_lint.report.render import RuleMeta
     from bgtask_lint.rules import all_rules
 
     return tuple(RuleMeta(r.code, r.name, r.summary, r.docs(), r.url()) for r in all_rules())
@@ -104,7 +104,7 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
     from bgtask_lint.config import ConfigError, find_config, from_overrides, load_config
     from bgtask_lint.models import FileError
     from bgtask_lint.pipeline.naming import find_project_root
-    from bgtask_lint.report import Report, render, rendering_key
+    from bgtask_lint.report.render import Report, render, rendering_key
 
     err = click.get_text_stream("stderr")
     clash = _conflict(paths, diff, output_format, add_noqa, fix, quiet, verbose, stdin_filename, baseline, write_baseline)
@@ -166,7 +166,7 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
             click.echo(f"error: {exc}", err=True)
             raise SystemExit(EXIT_ERROR) from None
     if add_noqa:
-        from bgtask_lint.fixes import add_noqa_comments
+        from bgtask_lint.fixes.codemods import add_noqa_comments
 
         added = add_noqa_comments(result)
         click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.", err=True)
@@ -174,7 +174,7 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
     fixed = 0
     applied: list = []
     if fix or diff:
-        from bgtask_lint.fixes import apply_fixes
+        from bgtask_lint.fixes.codemods import apply_fixes
 
         outcome = apply_fixes(result, config, unsafe=unsafe_fixes, write=not diff and not stdin_filename,
                               use_cache=not no_cache, overlay=overlay)  # fmt: skip
@@ -300,7 +300,7 @@ def _finish(code: int) -> NoReturn:
 @click.pass_obj
 def rule(opts: Options, code: str) -> None:
     """Show the documentation of a rule (by code or name)."""
-    from bgtask_lint.report import render_rule_docs
+    from bgtask_lint.report.render import render_rule_docs
 
     meta = next((m for m in _rule_metas() if m.code == code.upper() or m.name == code.lower()), None)
     if meta is None:
@@ -315,7 +315,7 @@ def rule(opts: Options, code: str) -> None:
 @click.pass_obj
 def rules(opts: Options, output_format: str) -> None:
     """List every rule."""
-    from bgtask_lint.report import render_rules_json, render_rules_table
+    from bgtask_lint.report.render import render_rules_json, render_rules_table
 
     if output_format == "json":
         render_rules_json(_rule_metas(), click.get_text_stream("stdout"))

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from bgtask_lint import __version__
 
-
 #: A file modified this close to the time its identity (size, mtime, ctime, inode) is recorded is not
 #: trusted by that record: it could change again within the same timestamp, unseen (git calls such
 #: entries "racily clean"). Whole seconds where the file system keeps whole-second timestamps (FAT
@@ -31,7 +30,8 @@ def racy(st: os.stat_result, now_ns: int) -> bool:
 #: The modules that per-file facts are computed by (what ``summarize`` imports from the package,
 #: and the worker that runs it): facts stay valid while these are unchanged.
 FACTS_MODULES = (
-    "summarize.py", "walk.py", "models.py", "codec.py", "analysis/vocabulary.py", "pipeline/parse.py", "store.py", "fingerprint.py",
+    "facts/summarize.py", "facts/walk.py", "models.py", "codec.py", "analysis/vocabulary.py", "pipeline/parse.py", "store.py",
+    "fingerprint.py",
 )  # fmt: skip
 
 

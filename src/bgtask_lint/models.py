@@ -7,7 +7,6 @@ from enum import Enum
 
 from bgtask_lint.codec import stored
 
-
 # --------------------------------------------------------------------------- findings
 
 

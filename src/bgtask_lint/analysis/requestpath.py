@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
-from bgtask_lint.analysis.calls import DB, FILE, HTTP, SLEEP, SUBPROCESS, WRITE_TARGET, Cost
-from bgtask_lint.analysis.index import PathFunction, ProjectIndex, Scoped, argument_at, blocks, is_side_effect
+from bgtask_lint.analysis.calls import (
+    DB,
+    FILE,
+    HTTP,
+    SLEEP,
+    SUBPROCESS,
+    WRITE_TARGET,
+    Cost,
+)
+from bgtask_lint.analysis.index import (
+    PathFunction,
+    ProjectIndex,
+    Scoped,
+    argument_at,
+    blocks,
+    is_side_effect,
+)
 from bgtask_lint.analysis.tasks import UPLOAD_FILE, closed_values
 from bgtask_lint.models import RETURNS_VALUE, UPLOAD_READ, CallSite, Chain, Fix, Usage
 

@@ -31,7 +31,7 @@ def answer(request: tuple) -> ParseResult | tuple[bool, ...] | dict:  # type: ig
     if kind == BATCH:
         return tuple(_parses(path, data) for path, data in request[1])
     if kind == LOCATE:
-        from bgtask_lint.locate import locate
+        from bgtask_lint.pipeline.locate import locate
 
         try:
             return locate(request[2], set(request[3]))
@@ -51,7 +51,9 @@ def _request_path(request: tuple) -> str:  # type: ignore[type-arg]
 
 
 def _summarise(path: str, data: bytes, module: str, is_package: bool) -> ParseResult:
-    from bgtask_lint.summarize import summarize  # imported lazily: warm runs never load libcst
+    from bgtask_lint.facts.summarize import (
+        summarize,  # imported lazily: warm runs never load libcst
+    )
 
     try:
         facts = summarize(data, module, path, is_package)

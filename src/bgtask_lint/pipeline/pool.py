@@ -201,7 +201,7 @@ def _worker_main(conn: Connection, parent: int) -> None:
     _detach_from_parent(parent)
     stack = worker_stack_bytes()
     try:  # libcst's import is the bulk of a worker's start-up: done while the first request is prepared
-        import bgtask_lint.summarize  # noqa: F401
+        import bgtask_lint.facts.summarize  # noqa: F401
     except Exception:  # noqa: BLE001 - the first request reports whatever is wrong
         pass
     while True:

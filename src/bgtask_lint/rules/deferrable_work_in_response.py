@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from bgtask_lint.analysis.calls import cost_label
-from bgtask_lint.analysis.requestpath import call_label, deferrable_chain, move_fix, verb
+from bgtask_lint.analysis.requestpath import (
+    call_label,
+    deferrable_chain,
+    move_fix,
+    verb,
+)
 from bgtask_lint.models import Diagnostic
 from bgtask_lint.rules import Context, Rule
 

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 from bgtask_lint.codec import stored
 from bgtask_lint.config import Config
-from bgtask_lint.discovery import DEFAULT_EXCLUDE, discover, is_excluded
 from bgtask_lint.fingerprint import code_digest
 from bgtask_lint.models import Diagnostic, FileError, Located, ParseResult
+from bgtask_lint.pipeline.discover import DEFAULT_EXCLUDE, discover, is_excluded
 from bgtask_lint.pipeline.load import load
 from bgtask_lint.pipeline.naming import SourceFile, find_project_root, module_names
 from bgtask_lint.pipeline.parse import LOCATE, answer
@@ -30,9 +30,9 @@ from bgtask_lint.pipeline.pool import (
     workers,
     workers_running,
 )
+from bgtask_lint.pipeline.prefilter import Module, Scan, relevant, scan
 from bgtask_lint.pipeline.runkey import run_key as identity
 from bgtask_lint.pipeline.sources import Contents
-from bgtask_lint.prefilter import Module, Scan, relevant, scan
 from bgtask_lint.store import Shelf, Store, cache_base
 
 if TYPE_CHECKING:  # the analysis is imported only when a run is not answered from the result cache

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from bgtask_lint.analysis.vocabulary import ROUTE_DECORATORS
+from bgtask_lint.facts.walk import Walker, children
 from bgtask_lint.models import (
     RETURNS_VALUE,
     UPLOAD_READ,
@@ -22,7 +23,6 @@ from bgtask_lint.models import (
     RouteReg,
     Usage,
 )
-from bgtask_lint.walk import Walker, children
 
 _ITERATOR_TYPES = tuple(
     f"{m}.{t}" for m in ("typing", "collections.abc")

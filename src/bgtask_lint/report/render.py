@@ -19,11 +19,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from bgtask_lint.adoption import fingerprint
-from bgtask_lint.adoption import LINE_BREAK
+from bgtask_lint.adoption import LINE_BREAK, fingerprint
 from bgtask_lint.adoption import relpath as _relpath
-from bgtask_lint.formats import FORMATS
 from bgtask_lint.models import Diagnostic, Edit, FileError, Location
+from bgtask_lint.report.formats import FORMATS
 
 TOOL = "bgtask-lint"
 HOMEPAGE = "https://github.com/bgtask-lint/bgtask-lint"
@@ -248,7 +247,9 @@ def render_rule_docs(meta: RuleMeta, stream: TextIO, color: bool | None) -> None
     """Print a rule's docs: rendered Markdown with colour, the Markdown source otherwise."""
     document = f"# {meta.name} ({meta.code})\n\n{meta.summary}\n\n{meta.docs.strip()}\n"
     if _use_color(stream, color):
-        from rich.markdown import Markdown  # a fifth of the import time of a lint run: only here
+        from rich.markdown import (
+            Markdown,  # a fifth of the import time of a lint run: only here
+        )
 
         _console(stream, True, soft_wrap=False).print(Markdown(document))  # wrap paragraphs to the width
     else:

@@ -13,8 +13,8 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from bgtask_lint.adoption import LINE_BREAK
+from bgtask_lint.facts.walk import Walker
 from bgtask_lint.models import Located, Location
-from bgtask_lint.walk import Walker
 
 
 class _Collector(Walker):

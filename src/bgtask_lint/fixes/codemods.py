@@ -25,9 +25,10 @@ from libcst.codemod import CodemodContext, ContextAwareTransformer
 
 from bgtask_lint.analysis.calls import SPAWNER_NAMES
 from bgtask_lint.config import Config
-from bgtask_lint.engine import Result, run
+from bgtask_lint.facts.summarize import dotted
+from bgtask_lint.facts.walk import Hook, Walker
 from bgtask_lint.fingerprint import code_digest
-from bgtask_lint.fix_imports import (
+from bgtask_lint.fixes.imports import (
     add_import,
     drop_unused,
     imported_from,
@@ -37,8 +38,7 @@ from bgtask_lint.fix_imports import (
 from bgtask_lint.models import Diagnostic, Fix, Location
 from bgtask_lint.models import Edit as ModelEdit
 from bgtask_lint.pipeline.pool import lookup_stack_bytes, run_deep
-from bgtask_lint.summarize import dotted
-from bgtask_lint.walk import Hook, Walker
+from bgtask_lint.pipeline.run import Result, run
 
 KINDS = ("move", "unwrap-task", "drop-await", "wrap-try", "wrap-call", "wrap-call-async", "to-thread")
 LOGGER_NAMES = ("logger", "log", "_log", "LOGGER", "_logger")

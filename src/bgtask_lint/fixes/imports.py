@@ -7,7 +7,7 @@ import sys
 
 import libcst as cst
 
-from bgtask_lint.summarize import dotted
+from bgtask_lint.facts.summarize import dotted
 
 FUTURE, STDLIB, THIRD_PARTY, FIRST_PARTY, LOCAL = range(5)
 _STDLIB = frozenset(sys.stdlib_module_names)

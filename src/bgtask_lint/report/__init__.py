@@ -1,0 +1,1 @@
+"""Reports: the output formats and their renderers."""
