@@ -37,6 +37,29 @@ class Edit:
     end_location: Location
 
 
+class _Named(str, Enum):
+    """An enum whose members are their names as written (``f"{FixKind.MOVE}"`` is ``move``)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+@stored
+class FixKind(_Named):
+    """The codemod that applies a fix."""
+
+    MOVE = "move"  # into BackgroundTasks.add_task
+    UNWRAP_TASK = "unwrap-task"  # add_task(f(x)) -> add_task(f, x)
+    DROP_AWAIT = "drop-await"  # await background_tasks.add_task(...) -> background_tasks.add_task(...)
+    WRAP_TRY = "wrap-try"  # a nested task function's body in try/except that logs
+    WRAP_CALL = "wrap-call"  # the task handed to a typed wrapper that logs, where it is added
+    WRAP_CALL_ASYNC = "wrap-call-async"  # the same for a coroutine function
+    TO_THREAD = "to-thread"  # await run_in_threadpool(f, ...)
+
+
 @stored
 @dataclass(frozen=True)
 class Fix:
@@ -49,7 +72,7 @@ class Fix:
 
     applicability: str
     message: str
-    kind: str
+    kind: FixKind
     target: int
     edits: tuple[Edit, ...] = ()
 

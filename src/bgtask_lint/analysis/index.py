@@ -14,6 +14,7 @@ import heapq
 import os
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from functools import cached_property
 
 from bgtask_lint.analysis.calls import (
@@ -76,10 +77,17 @@ class Scoped:
     function: FunctionFacts
 
 
+class Role(str, Enum):
+    """What a function on a request path is to its route."""
+
+    HANDLER = "handler"
+    DEPENDENCY = "dependency"
+
+
 @dataclass(frozen=True)
 class PathFunction:
     scoped: Scoped
-    role: str  # "handler" | "dependency"
+    role: Role
     route: Route
 
 
@@ -887,12 +895,12 @@ class ProjectIndex:
                 seen.add(route.handler)
                 handler = self.functions[route.handler]
                 if self.in_focus(handler.module.path):
-                    yield PathFunction(handler, "handler", route)
+                    yield PathFunction(handler, Role.HANDLER, route)
             for d in route.dependencies:
                 if d not in seen:
                     seen.add(d)
                     if self.in_focus(self.functions[d].module.path):
-                        deps.append(PathFunction(self.functions[d], "dependency", route))
+                        deps.append(PathFunction(self.functions[d], Role.DEPENDENCY, route))
         yield from deps
 
     def is_response_class(self, value: str | None) -> bool:

@@ -14,13 +14,22 @@ from bgtask_lint.analysis.calls import (
 from bgtask_lint.analysis.index import (
     PathFunction,
     ProjectIndex,
+    Role,
     Scoped,
     argument_at,
     blocks,
     is_side_effect,
 )
 from bgtask_lint.analysis.tasks import UPLOAD_FILE, closed_values
-from bgtask_lint.models import RETURNS_VALUE, UPLOAD_READ, CallSite, Chain, Fix, Usage
+from bgtask_lint.models import (
+    RETURNS_VALUE,
+    UPLOAD_READ,
+    CallSite,
+    Chain,
+    Fix,
+    FixKind,
+    Usage,
+)
 
 LOCAL_WORK = frozenset({FILE, SUBPROCESS})  # work on this machine, often a step the response builds on
 #: HTTP methods that change the state of the resource they name: their only effect is their purpose.
@@ -92,7 +101,7 @@ def deferrable_work(index: ProjectIndex, pf: PathFunction, call: CallSite) -> Ch
             return None
         if _response_names_target(index, pf, call, value):
             return None  # the response reports where it wrote: the client relies on it
-        if pf.role == "handler" and pf.route.method in STATE_CHANGES and only_effect(index, pf, call):
+        if pf.role is Role.HANDLER and pf.route.method in STATE_CHANGES and only_effect(index, pf, call):
             return None  # the endpoint exists to make this change (delete the model, apply the edit)
         if _later_io(index, pf, call):
             return None  # a build step: what follows may read the file or rely on the process
@@ -326,7 +335,7 @@ def move_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Chain
         return None, "it is database persistence the response relies on"
     if call.usage is Usage.USED:
         return None, "the result is used; use an async API, `run_in_threadpool` or `asyncio.to_thread`, or a plain `def` handler"
-    if pf.role != "handler":
+    if pf.role is not Role.HANDLER:
         return None, "the call is in a dependency, not in the handler"
     if route.websocket:
         return None, "background tasks do not run for WebSocket routes"
@@ -366,7 +375,7 @@ def move_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Chain
     if task is not None and task.function.is_async and index.blocking.get(task.fqn) is not None:
         return None, (f"`{task.function.name}` is `async def` and blocks: as a background task it would still stall "
                       "the event loop (make it a plain `def` first)")
-    return Fix("unsafe", f"Move {call_label(call)} into `BackgroundTasks.add_task`", "move", call.ordinal), None
+    return Fix("unsafe", f"Move {call_label(call)} into `BackgroundTasks.add_task`", FixKind.MOVE, call.ordinal), None
 
 
 HTTP_ERRORS = ("fastapi.HTTPException", "starlette.exceptions.HTTPException", "fastapi.exceptions.HTTPException")
@@ -424,7 +433,7 @@ def thread_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Cha
         return SHELL_REASON
     if any(receiver_call(pf, other) is call for other in pf.scoped.function.calls if other.ordinal < call.ordinal):
         return None
-    return Fix("unsafe", f"Run {call_label(call)} in a worker thread with `run_in_threadpool`", "to-thread", call.ordinal)
+    return Fix("unsafe", f"Run {call_label(call)} in a worker thread with `run_in_threadpool`", FixKind.TO_THREAD, call.ordinal)
 
 
 def _announced(index: ProjectIndex, pf: PathFunction, call: CallSite) -> bool:

@@ -35,12 +35,12 @@ from bgtask_lint.fixes.imports import (
     is_docstring,
     is_import,
 )
-from bgtask_lint.models import Diagnostic, Fix, Location
+from bgtask_lint.models import Diagnostic, Fix, FixKind, Location
 from bgtask_lint.models import Edit as ModelEdit
 from bgtask_lint.pipeline.pool import lookup_stack_bytes, run_deep
 from bgtask_lint.pipeline.run import Result, run
 
-KINDS = ("move", "unwrap-task", "drop-await", "wrap-try", "wrap-call", "wrap-call-async", "to-thread")
+KINDS = tuple(FixKind)
 LOGGER_NAMES = ("logger", "log", "_log", "LOGGER", "_logger")
 BT = "BackgroundTasks"
 
@@ -107,11 +107,11 @@ def _innermost(target: Target, kind: type[cst.CSTNode], what: str) -> int:
 
 def _region(fix: Fix, target: Target) -> tuple[int, ...]:
     """Ids of the nodes from the module down to the node the fix rewrites (the region's own id last)."""
-    if fix.kind == "move":
+    if fix.kind == FixKind.MOVE:
         i = _innermost(target, cst.BaseSmallStatement, "statement")
-    elif fix.kind == "wrap-try":
+    elif fix.kind == FixKind.WRAP_TRY:
         i = _innermost(target, cst.FunctionDef, "function")
-    elif fix.kind == "drop-await" and isinstance(target.ancestors[-1], cst.Await):
+    elif fix.kind == FixKind.DROP_AWAIT and isinstance(target.ancestors[-1], cst.Await):
         i = len(target.ancestors) - 1
     elif fix.kind in KINDS:
         return (*map(id, target.ancestors), id(target.call))

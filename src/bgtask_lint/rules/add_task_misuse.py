@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bgtask_lint.models import RETURNS_VALUE, Diagnostic, Fix
+from bgtask_lint.models import RETURNS_VALUE, Diagnostic, Fix, FixKind
 from bgtask_lint.rules import Context, Rule
 
 
@@ -69,7 +69,7 @@ class AddTaskMisuse(Rule):
             owner = site.owner
             if site.kind == "add_task" and site.call.awaited:
                 yield self.report(owner.module, site.call, "`add_task(...)` returns None; awaiting it raises TypeError",
-                                  fix=Fix("safe", "Remove the `await`", "drop-await", site.call.ordinal),
+                                  fix=Fix("safe", "Remove the `await`", FixKind.DROP_AWAIT, site.call.ordinal),
                                   function=owner.fqn)  # fmt: skip
                 continue
             arg = site.func
@@ -82,7 +82,7 @@ class AddTaskMisuse(Rule):
             what = "never runs: its coroutine is scheduled instead" if self._is_async(index, value) and not arg.awaited \
                 else "runs now, before the response, and its result is scheduled as the task"  # fmt: skip
             yield self.report(owner.module, site.call, f"`{name}(...)` passed to `{site.kind}` {what}; pass the function and its arguments",
-                              fix=Fix("safe", f"Pass `{name}` and its arguments to `{site.kind}`", "unwrap-task", site.call.ordinal),
+                              fix=Fix("safe", f"Pass `{name}` and its arguments to `{site.kind}`", FixKind.UNWRAP_TASK, site.call.ordinal),
                               function=owner.fqn)  # fmt: skip
 
     @classmethod

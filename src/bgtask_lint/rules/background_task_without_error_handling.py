@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from bgtask_lint.analysis.tasks import TaskSite
-from bgtask_lint.models import Diagnostic, Fix
+from bgtask_lint.models import Diagnostic, Fix, FixKind
 from bgtask_lint.rules import Context, Rule
 
 
@@ -116,7 +116,7 @@ class BackgroundTaskWithoutErrorHandling(Rule):
             elif site.task.function.parent and site.task.module.path == site.owner.module.path:
                 # a function defined inside the code that schedules it: nothing else can call it
                 first = min(c.ordinal for c in site.task.function.calls)
-                fix = Fix("unsafe", f"Wrap `{site.task_label()}` in try/except that logs the error", "wrap-try", first)
+                fix = Fix("unsafe", f"Wrap `{site.task_label()}` in try/except that logs the error", FixKind.WRAP_TRY, first)
             elif any(c.try_handles for c in site.task.function.calls):
                 # the function already decides which of its errors to handle: a wrapper around all of
                 # it would second-guess that, and its other callers would not get it
@@ -142,4 +142,4 @@ def _wrap_call(site: TaskSite, label: str, is_async: bool) -> Fix | None:
     if site.func is None or not site.func.ref or site.func.keyword is not None or site.call.args[:1] != (site.func,):
         return None
     return Fix("unsafe", f"Wrap `{label}` in a function that logs its errors",
-               "wrap-call-async" if is_async else "wrap-call", site.call.ordinal)  # fmt: skip
+               FixKind.WRAP_CALL_ASYNC if is_async else FixKind.WRAP_CALL, site.call.ordinal)  # fmt: skip

@@ -101,7 +101,7 @@ class BlockingCallInAsyncPath(Rule):
                 if chain is None:
                     continue
                 via = f": {chain.render()}" if len(chain.steps) > 1 else ""
-                kind = "handler" if pf.role == "handler" else "dependency"
+                kind = pf.role.value
                 what = f"awaits {call_label(call)}, which makes a blocking call" if call.awaited else (
                     f"makes blocking call {call_label(call)}")  # fmt: skip
                 message = (

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from bgtask_lint.analysis.index import Role
 from bgtask_lint.analysis.requestpath import GUARDED, dying_values
 from bgtask_lint.analysis.tasks import is_spawner, task_is_kept
-from bgtask_lint.models import Diagnostic, Fix
+from bgtask_lint.models import Diagnostic, Fix, FixKind
 from bgtask_lint.rules import Context, Rule
 
 
@@ -76,7 +77,7 @@ class FireAndForgetTaskInHandler(Rule):
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         index = ctx.index
         for pf in ctx.path_functions():
-            if pf.role != "handler":
+            if pf.role is not Role.HANDLER:
                 continue
             s = pf.scoped
             for call in s.function.calls:
@@ -110,4 +111,4 @@ class FireAndForgetTaskInHandler(Rule):
         found = sorted(set(call.args[0].names) & set(dead))
         if found:
             return None, f"`{found[0]}` is {dead[found[0]]}"
-        return Fix("unsafe", "Move the coroutine into `BackgroundTasks.add_task`", "move", call.ordinal), None
+        return Fix("unsafe", "Move the coroutine into `BackgroundTasks.add_task`", FixKind.MOVE, call.ordinal), None
