@@ -59,4 +59,6 @@ def test_a_rule_that_crashes_on_one_file_is_reported_against_it(monkeypatch: pyt
     assert "boom" in crashed[0].message
     bgt101 = {d.path for d in result.diagnostics if d.code == "BGT101"}
     assert str(SHOP / "app" / "api" / "users.py") in bgt101  # the other files still get their findings
-    assert {d.code for d in result.diagnostics} >= {"BGT102", "BGT201"}
+    without_orders = [d for d in run([str(SHOP)], Config(), use_cache=False).diagnostics
+                      if not (d.code == "BGT101" and d.path.endswith("orders.py"))]  # fmt: skip
+    assert result.diagnostics == without_orders  # every other finding, exactly
