@@ -26,7 +26,7 @@ from reliability_support import (
 from bgtask_lint import __version__, codec, store
 from bgtask_lint.config import Config
 from bgtask_lint.fingerprint import RACY_NS
-from bgtask_lint.pipeline import load, sources
+from bgtask_lint.pipeline import sources
 from bgtask_lint.pipeline.run import run
 
 # =========================================================================== 4. the cache
@@ -78,9 +78,7 @@ def lint_json(root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 
 def cache_entries(root: Path, version: str = __version__) -> list[Path]:
     folder = root / store.CACHE_DIR / version
-    return sorted(p for p in folder.glob("??/*")
-                  if not p.name.startswith(store.TEMP_PREFIX) and "-" not in p.name  # facts only: not positions or edits,
-                  and p.name not in (sources.STATS_KEY, load.PARSES_KEY))  # nor file identities or parse verdicts
+    return sorted(p for p in folder.glob(f"{store.FACTS}/??/*") if not p.name.startswith(store.TEMP_PREFIX))
 
 
 @pytest.fixture
@@ -106,10 +104,10 @@ def test_a_file_is_read_again_when_its_identity_changes_even_with_size_and_mtime
     fresh = sources.Contents([str(app)], store.Store(store.cache_base(tmp_path)))
     assert str(app) in fresh and fresh.data(str(app)) == slow.encode()
     fresh.save()
-    assert store.Store(store.cache_base(tmp_path)).get(sources.STATS_KEY, dict) is None  # too recent to be recorded
+    assert store.Store(store.cache_base(tmp_path)).get(store.RUN, sources.STATS_KEY, dict) is None  # too recent to be recorded
     time.sleep(RACY_NS / 1e9 + 0.2)
     assert {f[1] for f in findings(lint_json(tmp_path))} == {"BGT102"}
-    recorded = store.Store(store.cache_base(tmp_path)).get(sources.STATS_KEY, dict)
+    recorded = store.Store(store.cache_base(tmp_path)).get(store.RUN, sources.STATS_KEY, dict)
     assert set(recorded) == {str(app)}
     known = sources.Contents([str(app)], store.Store(store.cache_base(tmp_path)))
     assert known.digest(str(app)) == sources.content_digest(slow.encode()) and not known._bytes  # not read
@@ -240,7 +238,7 @@ def test_the_cache_does_not_grow_without_bound(tmp_path: Path, monkeypatch: pyte
     root = cache_project(tmp_path)
     live = 4  # the files of the project (broken.py included)
     limit = store.PRUNE_FACTOR * live + store.PRUNE_SLACK
-    stale = root / store.CACHE_DIR / __version__ / "ab" / f"{store.TEMP_PREFIX}killed"
+    stale = root / store.CACHE_DIR / __version__ / store.FACTS / "ab" / f"{store.TEMP_PREFIX}killed"
     fresh = stale.with_name(f"{store.TEMP_PREFIX}busy")
     sizes = []
     for i in range(20):
@@ -260,8 +258,6 @@ def test_the_cache_does_not_grow_without_bound(tmp_path: Path, monkeypatch: pyte
     shutil.rmtree(root / store.CACHE_DIR / __version__ / "results", ignore_errors=True)  # ask the facts cache
     again = run([root], Config(), use_cache=True)
     assert again.parsed == 1 and again.cached == 3  # what is live stays cached (broken.py never is)
-
-
 
 
 def test_the_facts_cache_key_covers_every_module_that_computes_facts() -> None:

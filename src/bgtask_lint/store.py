@@ -29,6 +29,12 @@ OTHER_VERSION_MAX_AGE = 7 * 24 * 3600
 #: A temporary file in the cache older than this was left by a killed run.
 STALE_TEMP_AGE = 3600
 LAST_USED = ".last-used"
+#: The store's namespaces: one per kind of entry, so that no key needs a prefix or suffix to say its kind.
+FACTS = "facts"  # a module's facts, by content, module name and the code that computes facts
+RUN = "run"  # one entry each: the files' identities, parse verdicts, import scans of the last run
+POSITIONS = "positions"  # where each finding of a file is, by the file's content
+EDITS = "edits"  # the textual edits of a file's fixes, by the file's content
+NAMESPACES = (FACTS, RUN, POSITIONS, EDITS)
 
 
 class Store:
@@ -44,7 +50,7 @@ class Store:
     def __init__(self, base: Path | None) -> None:
         """``base`` is the cache directory (see :func:`cache_base`); None: no cache."""
         self.dir = base / __version__ if base is not None else None
-        self.used: set[str] = set()  # keys this run read or wrote
+        self.used: set[tuple[str, str]] = set()  # (namespace, key) of the entries this run read or wrote
         self.wrote = 0
         self.problem: str | None = None  # why an entry could not be written, the first time
 
@@ -55,12 +61,12 @@ class Store:
         h.update(f"\0{module}\0{is_package}\0{code_digest(facts_only=True)}".encode("utf-8", "surrogateescape"))
         return h.hexdigest()
 
-    def get(self, key: str, expected: type = ModuleFacts) -> Any:
-        """The entry for ``key`` if it is intact and an ``expected`` instance, else None."""
+    def get(self, ns: str, key: str, expected: type = ModuleFacts) -> Any:
+        """The entry ``key`` of namespace ``ns`` if it is intact and an ``expected`` instance, else None."""
         if self.dir is None:
             return None
         try:
-            with open(self.dir / key[:2] / key, "rb") as fh:
+            with open(self.dir / ns / key[:2] / key, "rb") as fh:
                 blob = fh.read()
             payload = unframe(blob)
             if payload is None:
@@ -70,25 +76,25 @@ class Store:
             return None
         if not isinstance(facts, expected):
             return None
-        self.used.add(key)
+        self.used.add((ns, key))
         return facts
 
-    def has(self, key: str) -> bool:
-        return self.dir is not None and os.path.exists(self.dir / key[:2] / key)
+    def has(self, ns: str, key: str) -> bool:
+        return self.dir is not None and os.path.exists(self.dir / ns / key[:2] / key)
 
-    def put(self, key: str, facts: Any) -> None:
+    def put(self, ns: str, key: str, facts: Any) -> None:
         if self.dir is None:
             return
-        self.used.add(key)
-        problem = store_entry(self.dir, key, facts)
+        self.used.add((ns, key))
+        problem = store_entry(self.dir / ns, key, facts)
         if problem is None:
             self.wrote += 1
         else:
             self.problem = self.problem or problem
 
-    def stored(self, key: str) -> None:
+    def stored(self, ns: str, key: str) -> None:
         """Record an entry a parser worker wrote (see :func:`store_entry`)."""
-        self.used.add(key)
+        self.used.add((ns, key))
         self.wrote += 1
 
     def prune(self, live: int) -> int:
@@ -119,22 +125,23 @@ class Store:
         if not self.wrote:
             return 0  # nothing was added: the cache did not grow
         try:
-            shards = [e for e in os.scandir(self.dir) if e.is_dir(follow_symlinks=False) and len(e.name) == 2]
-            entries = [f for shard in shards for f in os.scandir(shard.path)]
+            shards = [(ns, e) for ns in NAMESPACES if os.path.isdir(self.dir / ns)
+                      for e in os.scandir(self.dir / ns) if e.is_dir(follow_symlinks=False) and len(e.name) == 2]  # fmt: skip
+            entries = [(ns, f) for ns, shard in shards for f in os.scandir(shard.path)]
         except OSError:
             return 0
         stale_temps = []
-        for f in entries:
+        for _, f in entries:
             if f.name.startswith(TEMP_PREFIX):
                 try:
                     if now - f.stat(follow_symlinks=False).st_mtime > STALE_TEMP_AGE:
                         stale_temps.append(f)
                 except OSError:
                     pass
-        keys = [f for f in entries if not f.name.startswith(TEMP_PREFIX)]
+        keys = [(ns, f) for ns, f in entries if not f.name.startswith(TEMP_PREFIX)]
         doomed = stale_temps
         if len(keys) > PRUNE_FACTOR * live + PRUNE_SLACK:
-            doomed = doomed + [f for f in keys if f.name not in self.used]
+            doomed = doomed + [f for ns, f in keys if (ns, f.name) not in self.used]
         for f in doomed:
             try:
                 os.unlink(f.path)
@@ -173,7 +180,7 @@ def store_entry(directory: Path, key: str, value: Any) -> str | None:
     try:
         payload = codec.dumps(value)
         target.parent.mkdir(parents=True, exist_ok=True)
-        ignore = directory.parent / ".gitignore"
+        ignore = directory.parent.parent / ".gitignore"  # ``directory`` is <base>/<version>/<namespace>
         if not ignore.exists():
             ignore.write_text("*\n")
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)

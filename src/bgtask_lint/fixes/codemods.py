@@ -39,6 +39,7 @@ from bgtask_lint.models import Diagnostic, Fix, FixKind, Location
 from bgtask_lint.models import Edit as ModelEdit
 from bgtask_lint.pipeline.pool import lookup_stack_bytes, run_deep
 from bgtask_lint.pipeline.run import Result, run
+from bgtask_lint.store import EDITS
 
 KINDS = tuple(FixKind)
 LOGGER_NAMES = ("logger", "log", "_log", "LOGGER", "_logger")
@@ -851,8 +852,8 @@ def with_edits(result: Result, cache: Any = None, unsafe: bool = True) -> Result
     first_party = first_party_names(result)
     for path, diags in by_path.items():
         text = result.sources.get(path)
-        key = hashlib.sha256(text.encode("utf-8", "surrogatepass") + code_digest().encode()).hexdigest() + "-edits" if text else None
-        known: dict[tuple[str, int], tuple[ModelEdit, ...] | None] = (cache.get(key, dict) if cache and key else None) or {}
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass") + code_digest().encode()).hexdigest() if text else None
+        known: dict[tuple[str, int], tuple[ModelEdit, ...] | None] = (cache.get(EDITS, key, dict) if cache and key else None) or {}
         missing = False
         for d in diags:
             if d.fix is None or text is None or d.fix.edits or not (unsafe or d.fix.applicability == "safe"):
@@ -871,7 +872,7 @@ def with_edits(result: Result, cache: Any = None, unsafe: bool = True) -> Result
             else:
                 out.append(replace(d, fix=replace(d.fix, edits=edits)))
         if missing and cache and key:
-            cache.put(key, known)
+            cache.put(EDITS, key, known)
     result.diagnostics = sorted(out, key=lambda d: d.sort_key)
     return result
 

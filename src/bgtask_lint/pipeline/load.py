@@ -10,7 +10,7 @@ from bgtask_lint.pipeline.naming import SourceFile
 from bgtask_lint.pipeline.parse import BATCH, CHECK, SUMMARISE, _with_path
 from bgtask_lint.pipeline.pool import Progress, parse_all, parse_timeout
 from bgtask_lint.pipeline.sources import Contents
-from bgtask_lint.store import PRUNE_SLACK, Store
+from bgtask_lint.store import FACTS, PRUNE_SLACK, RUN, Store
 
 
 @dataclass
@@ -35,7 +35,7 @@ def load(files: Sequence[SourceFile], cache: Store, jobs: int | None = None,
     todo: list[tuple[str, tuple]] = []  # type: ignore[type-arg]  # (cache key, SUMMARISE or CHECK request)
     cached = 0
     # content keys of the files only checked that parse: one entry for all (one read, one write)
-    known_to_parse: set[str] = (cache.get(PARSES_KEY, set) or set()) if syntax_only else set()
+    known_to_parse: set[str] = (cache.get(RUN, PARSES_KEY, set) or set()) if syntax_only else set()
     parse: set[str] = set()
     stored: list[tuple[SourceFile, str]] = []
     if contents is None:
@@ -49,7 +49,7 @@ def load(files: Sequence[SourceFile], cache: Store, jobs: int | None = None,
                 cached += 1
                 parse.add(key)
                 continue
-            if not check_only and cache.has(key):
+            if not check_only and cache.has(FACTS, key):
                 stored.append((f, key))  # read after the parsing has been sent off (see below)
                 continue
             data = contents.data(path)
@@ -101,18 +101,18 @@ def load(files: Sequence[SourceFile], cache: Store, jobs: int | None = None,
             errors.append(result.error)  # never cached: the next run says it again, in its own words
         elif result.facts is not None:
             if result.stored:
-                cache.stored(key)
+                cache.stored(FACTS, key)
             else:
-                cache.put(key, result.facts)
+                cache.put(FACTS, key, result.facts)
             facts.append(result.facts)
         elif request[0] == CHECK:
             parse.add(key)
     if not parse <= known_to_parse:
         # what other runs (naming other files) found stays, until it is mostly stale
         kept = known_to_parse | parse if len(known_to_parse) < 2 * len(parse) + PRUNE_SLACK else parse
-        cache.put(PARSES_KEY, kept)
+        cache.put(RUN, PARSES_KEY, kept)
     elif parse:
-        cache.used.add(PARSES_KEY)
+        cache.used.add((RUN, PARSES_KEY))
     facts.sort(key=lambda m: m.path)  # the same order whatever came from the cache
     return LoadResult(facts, errors, len(todo) + len(again), cached)
 
@@ -123,7 +123,7 @@ def _unreadable(path: str, exc: Exception) -> FileError:
 
 
 def _summarise_request(f: SourceFile, data: bytes, cache: Store, key: str) -> tuple:  # type: ignore[type-arg]
-    return (SUMMARISE, str(f.path), data, f.module, f.is_package, None if cache.dir is None else str(cache.dir), key)
+    return (SUMMARISE, str(f.path), data, f.module, f.is_package, None if cache.dir is None else str(cache.dir / FACTS), key)
 
 
 def _read_stored(stored: list[tuple[SourceFile, str]], cache: Store, facts: list[ModuleFacts],
@@ -131,7 +131,7 @@ def _read_stored(stored: list[tuple[SourceFile, str]], cache: Store, facts: list
     """Append the cached facts of ``stored`` files to ``facts``, one entry per step; the files whose
     entry cannot be read go to ``damaged``."""
     for f, key in stored:
-        hit = cache.get(key)
+        hit = cache.get(FACTS, key)
         if hit is None:
             damaged.append((f, key))
         else:

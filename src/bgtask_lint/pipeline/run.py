@@ -33,7 +33,7 @@ from bgtask_lint.pipeline.pool import (
 from bgtask_lint.pipeline.prefilter import Module, Scan, relevant, scan
 from bgtask_lint.pipeline.runkey import run_key as identity
 from bgtask_lint.pipeline.sources import Contents
-from bgtask_lint.store import Shelf, Store, cache_base
+from bgtask_lint.store import POSITIONS, RUN, Shelf, Store, cache_base
 
 if TYPE_CHECKING:  # the analysis is imported only when a run is not answered from the result cache
     from bgtask_lint.analysis.calls import CallKind, Catalogue
@@ -43,7 +43,6 @@ if TYPE_CHECKING:  # the analysis is imported only when a run is not answered fr
 #: From this many files on, a run that is not answered from the result cache starts its parser
 #: workers before reading the tree (a few files named by pre-commit rarely need one).
 PRESTART_FILES = 200
-POSITIONS_SUFFIX = "-positions"  # cache entries of finding positions, beside the facts they belong to
 
 
 @stored
@@ -226,7 +225,7 @@ def lacks_edits(result: Result, unsafe: bool) -> bool:
     return any(d.fix and not d.fix.edits and (unsafe or d.fix.applicability == "safe") for d in result.diagnostics)
 
 
-SCANS_KEY = "scans-"  # + the code digest: the cache entry holding the last run's text scans, by content
+SCANS_KEY = "scans-"  # + the code digest: the entry holding the last run's text scans, by content
 RELEVANT = "relevant"  # the key, in that entry, of the last run's relevant modules
 
 
@@ -239,7 +238,7 @@ def _relevant(modules: list[Module], contents: Contents, cache: Store) -> set[st
     last answer, with a digest of every module's identity and scan it was computed from.
     """
     entry = SCANS_KEY + code_digest()
-    known = cache.get(entry, dict) or {}
+    known = cache.get(RUN, entry, dict) or {}
     last = known.pop(RELEVANT, None)
     fresh: dict[object, object] = {}
     scans: dict[str, Scan] = {}
@@ -266,7 +265,7 @@ def _relevant(modules: list[Module], contents: Contents, cache: Store) -> set[st
         answer = relevant(modules, {}, scans=scans)
     fresh[RELEVANT] = (digest, answer)
     if fresh.keys() != known.keys() or last != fresh[RELEVANT]:
-        cache.put(entry, fresh)
+        cache.put(RUN, entry, fresh)
     return answer
 
 
@@ -390,9 +389,9 @@ def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list
         try:
             data = overlay[path] if path in overlay else contents.data(path)
             raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-            key = hashlib.sha256(raw + code_digest().encode()).hexdigest() + POSITIONS_SUFFIX
+            key = hashlib.sha256(raw + code_digest().encode()).hexdigest()
             wanted = {d.ordinal for d in items}
-            positions = cache.get(key, dict) or {}
+            positions = cache.get(POSITIONS, key, dict) or {}
             if wanted <= positions.keys():
                 looked_up[path] = (positions, data if isinstance(data, str) else _decode(data))
             else:
@@ -410,7 +409,7 @@ def _locate(diagnostics: list[Diagnostic], overlay: dict[str, str], errors: list
                                         if found.error else "no answer")  # fmt: skip
             continue
         positions = {**positions, **found}
-        cache.put(key, positions)
+        cache.put(POSITIONS, key, positions)
         try:
             looked_up[path] = (positions, data if isinstance(data, str) else _decode(data))
         except Exception as exc:  # noqa: BLE001 - reported against the file

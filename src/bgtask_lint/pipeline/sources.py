@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bgtask_lint.fingerprint import racy
-from bgtask_lint.store import Store
+from bgtask_lint.store import RUN, Store
 
 
 def read_source(path: Path) -> bytes:
@@ -35,7 +35,7 @@ class Contents:
         self._cache = cache
         self._bytes: dict[str, bytes] = {}
         self._digests: dict[str, bytes] = {}
-        self._known: dict[str, tuple[int, int, int, int, bytes]] = (cache.get(STATS_KEY, dict) or {}) if cache.dir else {}
+        self._known: dict[str, tuple[int, int, int, int, bytes]] = (cache.get(RUN, STATS_KEY, dict) or {}) if cache.dir else {}
         self._fresh: dict[str, tuple[int, int, int, int, bytes]] = {}
         now = time.time_ns()
         for path in paths:
@@ -87,4 +87,4 @@ class Contents:
     def save(self) -> None:
         """Record the identity of the files of this run (only theirs: the record never grows)."""
         if self._cache.dir is not None and self._fresh != self._known:
-            self._cache.put(STATS_KEY, self._fresh)
+            self._cache.put(RUN, STATS_KEY, self._fresh)
