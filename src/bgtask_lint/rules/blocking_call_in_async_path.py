@@ -9,12 +9,11 @@ from bgtask_lint.analysis.requestpath import (
     blocking_chain,
     call_label,
     deferrable_work,
-    move_fix,
     only_effect,
-    thread_fix,
 )
 from bgtask_lint.models import Diagnostic, Usage
 from bgtask_lint.rules import Context, Rule
+from bgtask_lint.rules._fix_policy import move_fix, thread_fix
 
 ADVICE = "use an async client, `await run_in_threadpool(...)` / `asyncio.to_thread(...)`, or make the function a plain `def`"
 AWAITED_ADVICE = "make the awaited helper non-blocking: an async client inside it, or `asyncio.to_thread(...)` around its blocking call"

@@ -8,11 +8,11 @@ from bgtask_lint.analysis.calls import cost_label
 from bgtask_lint.analysis.requestpath import (
     call_label,
     deferrable_chain,
-    move_fix,
     verb,
 )
 from bgtask_lint.models import Diagnostic
 from bgtask_lint.rules import Context, Rule
+from bgtask_lint.rules._fix_policy import move_fix
 
 
 class DeferrableWorkInResponse(Rule):

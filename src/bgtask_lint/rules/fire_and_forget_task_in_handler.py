@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from bgtask_lint.analysis.index import Role
-from bgtask_lint.analysis.requestpath import GUARDED, dying_values
 from bgtask_lint.analysis.tasks import is_spawner, task_is_kept
 from bgtask_lint.models import Diagnostic, Fix, FixKind
 from bgtask_lint.rules import Context, Rule
+from bgtask_lint.rules._fix_policy import GUARDED, dying_values
 
 
 class FireAndForgetTaskInHandler(Rule):
