@@ -468,6 +468,7 @@ def test_a_cache_that_cannot_be_written_is_said_once_and_the_run_goes_on(project
     assert len(warnings) == 1 and "cannot write the cache in" in warnings[0] and "not-a-directory" in warnings[0]
 
 
+@pytest.mark.slow  # several seconds: left out of the fast run
 def test_a_cache_restored_into_a_fresh_checkout_elsewhere_is_reused(project: Path, tmp_path: Path) -> None:
     (project / "helpers.py").write_text("import smtplib\n\n\ndef mail(to):\n    smtplib.SMTP('x').sendmail('a', [to], 'b')\n")
     first = bgtask_lint("check", "-v", ".", cwd=project)

@@ -13,6 +13,7 @@ from bgtask_lint.models import Arg, Binding, CallSite, Diagnostic, Fix, Location
 from bgtask_lint.pipeline.run import Result, run
 
 
+@pytest.mark.slow  # several seconds: left out of the fast run
 def test_facts_of_every_fixture_come_back_equal() -> None:
     result = run([FIXTURES], Config(), use_cache=False)
     assert result.index is not None

@@ -26,9 +26,9 @@ from reliability_support import (
     unwritable,
 )
 
-import bgtask_lint.fixes.codemods as fixes_module
+import bgtask_lint.fixes.apply as fixes_module
 from bgtask_lint.config import Config
-from bgtask_lint.fixes.codemods import apply_fixes
+from bgtask_lint.fixes.apply import apply_fixes
 from bgtask_lint.pipeline.run import run
 
 # =========================================================================== 3. --fix under faults

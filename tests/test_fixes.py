@@ -14,16 +14,11 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-import bgtask_lint.fixes.codemods as fixes_module
+import bgtask_lint.fixes.apply as fixes_module
 from bgtask_lint.config import Config
 from bgtask_lint.facts.summarize import dotted, summarize
-from bgtask_lint.fixes.codemods import (
-    FixError,
-    FixOutcome,
-    apply_fixes,
-    apply_to_source,
-    calls_by_ordinal,
-)
+from bgtask_lint.fixes.apply import FixOutcome, apply_fixes
+from bgtask_lint.fixes.codemods import FixError, apply_to_source, calls_by_ordinal
 from bgtask_lint.models import Diagnostic, Fix
 from bgtask_lint.pipeline.run import Result, run
 

@@ -344,6 +344,7 @@ def test_a_worker_killed_from_outside_costs_only_its_file(tmp_path: Path, monkey
     assert [f.path for f in loaded.facts] == [str(fine)]  # a new worker took the next file
 
 
+@pytest.mark.slow  # several seconds: left out of the fast run
 def test_huge_files_are_skipped_by_size_and_a_hung_parse_is_stopped(tmp_path: Path) -> None:
     """A file over max-file-size is skipped with a warning on every machine, however busy; the
     parse time guard only stops a parse that does not finish (the same every time for a small file

@@ -69,4 +69,5 @@ def test_the_pipeline_never_imports_the_fixes_or_the_renderers() -> None:
             if nxt not in reach:
                 reach.add(nxt)
                 todo.append(nxt)
-    assert not reach & {"bgtask_lint.fixes.codemods", "bgtask_lint.report.render", "bgtask_lint.cli", "bgtask_lint.app"}
+    assert not reach & {"bgtask_lint.fixes.codemods", "bgtask_lint.fixes.apply", "bgtask_lint.report.render", "bgtask_lint.cli",
+                         "bgtask_lint.app"}

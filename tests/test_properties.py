@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bgtask_lint.config import Config
-from bgtask_lint.fixes.codemods import apply_fixes, with_edits
+from bgtask_lint.fixes.apply import apply_fixes, with_edits
 from bgtask_lint.pipeline.run import Result, run
 
 # Profiles: "bgtask-lint" (the default: the whole module in well under a minute) and

@@ -166,7 +166,7 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
             click.echo(f"error: {exc}", err=True)
             raise SystemExit(EXIT_ERROR) from None
     if add_noqa:
-        from bgtask_lint.fixes.codemods import add_noqa_comments
+        from bgtask_lint.fixes.apply import add_noqa_comments
 
         added = add_noqa_comments(result)
         click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.", err=True)
@@ -174,7 +174,7 @@ def check(opts: Options, paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, 
     fixed = 0
     applied: list = []
     if fix or diff:
-        from bgtask_lint.fixes.codemods import apply_fixes
+        from bgtask_lint.fixes.apply import apply_fixes
 
         outcome = apply_fixes(result, config, unsafe=unsafe_fixes, write=not diff and not stdin_filename,
                               use_cache=not no_cache, overlay=overlay)  # fmt: skip
