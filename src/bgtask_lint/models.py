@@ -10,6 +10,16 @@ from bgtask_lint.codec import stored
 # --------------------------------------------------------------------------- findings
 
 
+class TextEnum(str, Enum):
+    """An enum whose members are their names as written (``f"{FixKind.MOVE}"`` is ``move``)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
 @stored
 @dataclass(frozen=True, order=True)
 class Location:
@@ -37,18 +47,8 @@ class Edit:
     end_location: Location
 
 
-class _Named(str, Enum):
-    """An enum whose members are their names as written (``f"{FixKind.MOVE}"`` is ``move``)."""
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self.value), spec)
-
-
 @stored
-class FixKind(_Named):
+class FixKind(TextEnum):
     """The codemod that applies a fix."""
 
     MOVE = "move"  # into BackgroundTasks.add_task
@@ -185,13 +185,40 @@ class CallSite:
 
 
 @stored
+class ParamKind(TextEnum):
+    """How a parameter is passed."""
+
+    NORMAL = "normal"
+    POSONLY = "posonly"
+    KWONLY = "kwonly"
+    STAR = "star"  # *args
+    STARSTAR = "starstar"  # **kwargs
+
+
+@stored
+class BindingKind(TextEnum):
+    """What a name is bound to."""
+
+    CALL = "call"  # an instance of (or what is returned by) the callee
+    REF = "ref"  # an alias of a reference
+    ANNOT = "annot"  # only an annotation says what it is
+    WITH = "with"  # a ``with ... as name`` resource
+    LAMBDA = "lambda"
+    DEF = "def"  # a function defined here
+    CLASS = "class"  # a class defined here
+    IMPORT = "import"
+    PARTIAL = "partial"  # ``functools.partial(f, ...)``
+    UNKNOWN = "unknown"  # rebound to something not followed
+
+
+@stored
 @dataclass(frozen=True)
 class Param:
     name: str
     annotation: str | None  # dotted reference of the annotation (``Annotated`` unwrapped)
     depends: str | None = None  # reference passed to Depends()/Security(); "" for Depends()
     depends_scope: str | None = None  # Depends(..., scope="function")
-    kind: str = "normal"  # normal | posonly | kwonly | star | starstar
+    kind: ParamKind = ParamKind.NORMAL
     has_default: bool = False
     annotation_alias: str | None = None  # the bare annotation name, for module-level aliases
 
@@ -201,7 +228,7 @@ class Param:
 class Binding:
     """What a local or module-level name is bound to."""
 
-    kind: str  # "call" (instance of callee), "ref" (alias of a reference), "annot", "with", "lambda", "def"
+    kind: BindingKind
     ref: str
     awaited: bool = False  # ``x = await f()``: the value is what the awaited call gave
     source: str | None = None  # "call"/"with": reference of the call's file argument (``ZipFile(buf)``: ``buf``)

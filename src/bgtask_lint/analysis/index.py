@@ -38,6 +38,7 @@ from bgtask_lint.models import (
     YIELDED,
     Arg,
     Binding,
+    BindingKind,
     CallSite,
     Chain,
     FunctionFacts,
@@ -287,7 +288,7 @@ class ProjectIndex:
         if f"{mod.module}.{name}" in self.classes:
             return f"cls:{mod.module}.{name}"
         binding = self._mod_bindings[mod.path].get(name)
-        if binding is not None and binding.kind not in ("def", "class"):
+        if binding is not None and binding.kind not in (BindingKind.DEF, BindingKind.CLASS):
             return self._binding(mod, None, binding)
         target = self._mod_imports[mod.path].get(name)
         if target is not None:
@@ -321,17 +322,17 @@ class ProjectIndex:
         return f"ext:{canonical(target)}"
 
     def _binding(self, mod: ModuleFacts, fn: FunctionFacts | None, b: Binding) -> str | None:
-        if b.kind == "def":
+        if b.kind == BindingKind.DEF:
             return f"fn:{mod.module}.{b.ref}"
-        if b.kind == "class":
+        if b.kind == BindingKind.CLASS:
             return f"cls:{mod.module}.{b.ref}"
-        if b.kind == "lambda":
+        if b.kind == BindingKind.LAMBDA:
             return f"fn:{mod.module}.{b.ref}" if b.ref else None
-        if b.kind == "import":
+        if b.kind == BindingKind.IMPORT:
             return self._import(b.ref, mod, set())
-        if b.kind in ("ref", "partial"):
+        if b.kind in (BindingKind.REF, BindingKind.PARTIAL):
             return self.resolve(mod, fn, b.ref)
-        if b.kind in ("call", "with"):
+        if b.kind in (BindingKind.CALL, BindingKind.WITH):
             target = self.resolve(mod, fn, b.ref)
             if b.awaited and (kind := self.classify(target)) is not None and kind.sync:
                 # Evidence over annotations: an awaited call is async whatever its receiver's annotation
@@ -340,7 +341,7 @@ class ProjectIndex:
             if b.source is not None and self._in_memory(target, self.resolve(mod, fn, b.source)):
                 return IN_MEMORY
             return self.call_result(target)
-        if b.kind == "annot":
+        if b.kind == BindingKind.ANNOT:
             return self.instance_of(self.resolve(mod, fn, b.ref))
         return None
 

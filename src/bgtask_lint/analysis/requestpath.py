@@ -22,6 +22,7 @@ from bgtask_lint.analysis.tasks import UPLOAD_FILE
 from bgtask_lint.models import (
     RETURNS_VALUE,
     UPLOAD_READ,
+    BindingKind,
     CallSite,
     Chain,
     Usage,
@@ -186,7 +187,7 @@ def returns_unseen_outcome(index: ProjectIndex, callee) -> bool:
         return True
     for ref in fn.returns:
         binding = bindings.get(ref)
-        if binding is not None and binding.kind == "call" and index.resolve(callee.module, fn, binding.ref) is None:
+        if binding is not None and binding.kind == BindingKind.CALL and index.resolve(callee.module, fn, binding.ref) is None:
             return True
     for c in fn.calls:
         if c.returned and index.call_target(callee.module, fn, c) is None:
@@ -272,7 +273,7 @@ def _opened_by_with(index: ProjectIndex, pf: PathFunction, call: CallSite, categ
     names += [a.ref for a in call.args if a.ref and "." not in a.ref]
     for name in names:
         binding = bindings.get(name)
-        if binding is None or binding.kind != "with":
+        if binding is None or binding.kind != BindingKind.WITH:
             continue
         kind = index.classify(index.resolve(s.module, s.function, binding.ref))
         if kind is not None and blocks(kind, call) and kind.category == category:

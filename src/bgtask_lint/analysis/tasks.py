@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bgtask_lint.analysis.calls import TASK_CALLEES, TASK_SPAWNERS
 from bgtask_lint.analysis.index import BACKGROUND_TASKS, ProjectIndex, Scoped
 from bgtask_lint.analysis.versions import closes_upload_file, closes_yield_dependency
-from bgtask_lint.models import Arg, CallSite, Usage
+from bgtask_lint.models import Arg, CallSite, TextEnum, Usage
 
 ADD_TASK = f"ext:{BACKGROUND_TASKS}().add_task"
 BACKGROUND_TASK = "ext:fastapi.BackgroundTask"
@@ -16,11 +16,18 @@ UPLOAD_FILE = "fastapi.UploadFile"
 REQUEST = "fastapi.Request"
 
 
+class TaskKind(TextEnum):
+    """How a task is scheduled."""
+
+    ADD_TASK = "add_task"  # background_tasks.add_task(f, ...)
+    BACKGROUND_TASK = "BackgroundTask"  # BackgroundTask(f, ...) given to a response
+
+
 @dataclass(frozen=True)
 class TaskSite:
     owner: Scoped  # the function that schedules the task
     call: CallSite  # the add_task / BackgroundTask call
-    kind: str  # "add_task" | "BackgroundTask"
+    kind: TaskKind
     func: Arg | None  # the argument naming the task callable
     value: str | None  # what that argument resolves to (fn:/ext:/...)
     task: Scoped | None  # the project function that runs as the task, if any
@@ -49,9 +56,9 @@ def task_sites(index: ProjectIndex, fqns: Iterable[str] | None = None) -> Iterat
         for call in scoped.function.calls:
             value = index.call_target(scoped.module, scoped.function, call)
             if value == ADD_TASK:
-                kind = "add_task"
+                kind = TaskKind.ADD_TASK
             elif value == BACKGROUND_TASK:
-                kind = "BackgroundTask"
+                kind = TaskKind.BACKGROUND_TASK
             else:
                 continue
             func = _func_arg(call)

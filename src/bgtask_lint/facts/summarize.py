@@ -14,11 +14,13 @@ from bgtask_lint.models import (
     YIELDED,
     Arg,
     Binding,
+    BindingKind,
     CallSite,
     ClassFacts,
     FunctionFacts,
     ModuleFacts,
     Param,
+    ParamKind,
     ResponseReturn,
     RouteReg,
     Usage,
@@ -387,7 +389,7 @@ class Summarizer(Walker):
     def visit_For(self, node: cst.For) -> None:
         self._bump()
         self.loops += 1
-        self._bind_target(node.target, Binding("unknown", ""))
+        self._bind_target(node.target, Binding(BindingKind.UNKNOWN, ""))
 
     def leave_For(self, original_node: cst.For) -> None:
         self.loops -= 1
@@ -409,7 +411,7 @@ class Summarizer(Walker):
                 self.call_context.setdefault(id(value), {})["in_with_item"] = True
             if item.asname is not None and isinstance(item.asname.name, cst.Name):
                 ref = dotted(value.func) if isinstance(value, cst.Call) else None
-                binding = Binding("with", ref, False, _file_source(value)) if ref else Binding("unknown", "")
+                binding = Binding(BindingKind.WITH, ref, False, _file_source(value)) if ref else Binding(BindingKind.UNKNOWN, "")
                 self._bind(item.asname.name.value, binding)
                 self.skip_names.add(id(item.asname.name))
 
@@ -447,7 +449,7 @@ class Summarizer(Walker):
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         if node.name is not None and isinstance(node.name.name, cst.Name):
-            self._bind(node.name.name.value, Binding("unknown", ""))
+            self._bind(node.name.name.value, Binding(BindingKind.UNKNOWN, ""))
             self.skip_names.add(id(node.name.name))
         self.except_stack.append(_ends_in_raise(node.body))
         self.guards.append("except")
@@ -505,7 +507,7 @@ class Summarizer(Walker):
                 return
             self.imports[local] = full
         else:
-            owner.bindings[local] = Binding("import", full)
+            owner.bindings[local] = Binding(BindingKind.IMPORT, full)
 
     def _skip_all(self, node: cst.CSTNode) -> None:
         stack = [node]
@@ -521,7 +523,7 @@ class Summarizer(Walker):
         self._bump()
         self.skip_names.add(id(node.name))
         qual = self._qual(node.name.value)
-        self._bind(node.name.value, Binding("class", qual))
+        self._bind(node.name.value, Binding(BindingKind.CLASS, qual))
         scope = _Scope(qual, node.name.value, "class", node)
         scope.bases = [b for b in (dotted(a.value) for a in node.bases if a.keyword is None) if b]
         self.scopes.append(scope)
@@ -541,7 +543,7 @@ class Summarizer(Walker):
         if parent.kind == "class":
             parent.methods.append(node.name.value)
         else:
-            self._bind(node.name.value, Binding("def", qual))
+            self._bind(node.name.value, Binding(BindingKind.DEF, qual))
             if parent.kind in ("function", "lambda"):
                 parent.nested.append(qual)
         scope = _Scope(qual, node.name.value, "function", node, is_async=node.asynchronous is not None)
@@ -592,12 +594,12 @@ class Summarizer(Walker):
         return None
 
     def _params(self, params: cst.Parameters) -> list[tuple[cst.Param, str]]:
-        out = [(p, "posonly") for p in params.posonly_params] + [(p, "normal") for p in params.params]
+        out = [(p, ParamKind.POSONLY) for p in params.posonly_params] + [(p, ParamKind.NORMAL) for p in params.params]
         if isinstance(params.star_arg, cst.Param):
-            out.append((params.star_arg, "star"))
-        out += [(p, "kwonly") for p in params.kwonly_params]
+            out.append((params.star_arg, ParamKind.STAR))
+        out += [(p, ParamKind.KWONLY) for p in params.kwonly_params]
         if params.star_kwarg is not None:
-            out.append((params.star_kwarg, "starstar"))
+            out.append((params.star_kwarg, ParamKind.STARSTAR))
         return out
 
     def _param(self, p: cst.Param, kind: str) -> Param:
@@ -714,14 +716,14 @@ class Summarizer(Walker):
             return
         owner = self._owner()
         old = owner.bindings.get(name)
-        if old is not None and old != binding and owner.kind != "module" and binding.kind != "annot":
-            if old.kind == "annot":
+        if old is not None and old != binding and owner.kind != "module" and binding.kind != BindingKind.ANNOT:
+            if old.kind == BindingKind.ANNOT:
                 return
             if (old.kind, old.ref) == (binding.kind, binding.ref):
                 # the same call twice with other arguments: the same kind of value, its source unknown
                 binding = Binding(old.kind, old.ref, old.awaited and binding.awaited, None)
             else:
-                binding = Binding("unknown", "")
+                binding = Binding(BindingKind.UNKNOWN, "")
         owner.bindings[name] = binding
 
     def _bind_target(self, target: cst.BaseExpression, binding: Binding) -> None:
@@ -730,34 +732,34 @@ class Summarizer(Walker):
             self.skip_names.add(id(target))
         elif isinstance(target, (cst.Tuple, cst.List)):
             for el in target.elements:
-                self._bind_target(el.value, Binding("unknown", ""))
+                self._bind_target(el.value, Binding(BindingKind.UNKNOWN, ""))
         elif isinstance(target, cst.StarredElement):
-            self._bind_target(target.value, Binding("unknown", ""))
+            self._bind_target(target.value, Binding(BindingKind.UNKNOWN, ""))
 
     def _value_binding(self, value: cst.BaseExpression) -> Binding:
         value, awaited = _unwrap_await(value)
         if isinstance(value, cst.Call):
             ref = dotted(value.func)
             if ref is None:
-                return Binding("unknown", "")
+                return Binding(BindingKind.UNKNOWN, "")
             if self._is_name(value.func, "functools.partial") and value.args:
                 inner = dotted(value.args[0].value)
-                return Binding("partial", inner) if inner else Binding("unknown", "")
-            return Binding("call", ref, awaited, _file_source(value))
+                return Binding(BindingKind.PARTIAL, inner) if inner else Binding(BindingKind.UNKNOWN, "")
+            return Binding(BindingKind.CALL, ref, awaited, _file_source(value))
         if isinstance(value, cst.Lambda):
             # Bindings are made before the value is visited: the lambda is the owner's next one.
             owner = self._owner()
-            return Binding("lambda", f"{owner.qualname or '<module>'}.<lambda{owner.lambdas + 1}>")
+            return Binding(BindingKind.LAMBDA, f"{owner.qualname or '<module>'}.<lambda{owner.lambdas + 1}>")
         ref = dotted(value)
         if ref is not None:
-            return Binding("ref", ref)
-        return Binding("unknown", "")
+            return Binding(BindingKind.REF, ref)
+        return Binding(BindingKind.UNKNOWN, "")
 
     def visit_Assign(self, node: cst.Assign) -> None:
         value, awaited = _unwrap_await(node.value)
         single = len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name)
         for t in node.targets:
-            self._bind_target(t.target, self._value_binding(node.value) if single else Binding("unknown", ""))
+            self._bind_target(t.target, self._value_binding(node.value) if single else Binding(BindingKind.UNKNOWN, ""))
             self._self_attribute(t.target, node.value)
         if single:
             name = node.targets[0].target.value  # type: ignore[union-attr]
@@ -775,20 +777,20 @@ class Summarizer(Walker):
             self.skip_names.add(id(node.target))
             if self.scope.kind == "class":
                 if ann:
-                    self.scope.attributes[node.target.value] = Binding("annot", ann)
+                    self.scope.attributes[node.target.value] = Binding(BindingKind.ANNOT, ann)
                 injected = dep or (self._depends_of(node.value) if node.value is not None else None)
                 if injected is not None:
                     self.scope.class_deps.append(Param(node.target.value, ann, injected[0], injected[1]))
                 return
             if ann:
-                self._bind(node.target.value, Binding("annot", ann))
+                self._bind(node.target.value, Binding(BindingKind.ANNOT, ann))
             elif node.value is not None:
                 self._bind(node.target.value, self._value_binding(node.value))
             if node.value is not None and self._owner().kind == "module":
                 self._module_assign(node.target.value, node.value)
         else:
             if ann:
-                self._self_attribute(node.target, None, Binding("annot", ann))
+                self._self_attribute(node.target, None, Binding(BindingKind.ANNOT, ann))
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if isinstance(node.target, cst.Name):
@@ -820,12 +822,12 @@ class Summarizer(Walker):
             if isinstance(value, cst.Name):
                 param = next((p for p in func.params if p.name == value.value), None)
                 if param is not None and param.annotation:
-                    binding = Binding("annot", param.annotation)
+                    binding = Binding(BindingKind.ANNOT, param.annotation)
                 elif value.value in func.bindings:
                     binding = func.bindings[value.value]
             else:
                 binding = self._value_binding(value)
-        if binding is not None and binding.kind != "unknown":
+        if binding is not None and binding.kind != BindingKind.UNKNOWN:
             cls.attributes.setdefault(target.attr.value, binding)
 
     # ----------------------------------------------------------------- expressions
@@ -867,7 +869,7 @@ class Summarizer(Walker):
             # What a ``yield`` dependency injects: the first yielded value (a pseudo-binding).
             if isinstance(node.value, cst.BaseExpression) and YIELDED not in func.bindings:
                 binding = self._value_binding(node.value)
-                if binding.kind in ("ref", "call"):
+                if binding.kind in (BindingKind.REF, BindingKind.CALL):
                     func.bindings[YIELDED] = binding
 
     def visit_Raise(self, node: cst.Raise) -> None:
@@ -911,7 +913,7 @@ class Summarizer(Walker):
             if ref is not None:
                 func.returns.append(ref)
                 binding = func.bindings.get(ref)
-                if binding is not None and binding.kind == "def":
+                if binding is not None and binding.kind == BindingKind.DEF:
                     func.returns_callable = True
                     func.returns_local_def = binding.ref
 

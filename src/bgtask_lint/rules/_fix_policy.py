@@ -23,6 +23,7 @@ from bgtask_lint.analysis.requestpath import (
 )
 from bgtask_lint.analysis.tasks import closed_values
 from bgtask_lint.models import (
+    BindingKind,
     CallSite,
     Chain,
     Fix,
@@ -167,7 +168,7 @@ def dying_values(index: ProjectIndex, pf: PathFunction, version: tuple[int, int,
     s = pf.scoped
     out: dict[str, str] = {}
     for name, binding in s.function.bindings:
-        if binding.kind == "with":
+        if binding.kind == BindingKind.WITH:
             out[name] = "a `with` resource, closed when the handler returns"
     for p in s.function.params:
         ann, _, _ = index.param_info(s.module, s.function, p)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from bgtask_lint.analysis.tasks import TaskKind
 from bgtask_lint.models import RETURNS_VALUE, Diagnostic, Fix, FixKind
 from bgtask_lint.rules import Context, Rule
 
@@ -67,7 +68,7 @@ class AddTaskMisuse(Rule):
         index = ctx.index
         for site in ctx.task_sites():
             owner = site.owner
-            if site.kind == "add_task" and site.call.awaited:
+            if site.kind is TaskKind.ADD_TASK and site.call.awaited:
                 yield self.report(owner.module, site.call, "`add_task(...)` returns None; awaiting it raises TypeError",
                                   fix=Fix("safe", "Remove the `await`", FixKind.DROP_AWAIT, site.call.ordinal),
                                   function=owner.fqn)  # fmt: skip

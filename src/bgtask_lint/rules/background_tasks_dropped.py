@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bgtask_lint.analysis.tasks import background_params, task_sites
-from bgtask_lint.models import Diagnostic, FunctionFacts
+from bgtask_lint.analysis.tasks import TaskKind, background_params, task_sites
+from bgtask_lint.models import BindingKind, Diagnostic, FunctionFacts
 from bgtask_lint.rules import Context, Rule
 
 
@@ -78,7 +78,7 @@ class BackgroundTasksDropped(Rule):
         routes = [r for r in index.routes if index.in_focus(index.functions[r.handler].module.path)]
         adders: dict[str, set[str]] = {}
         for site in task_sites(index, {f for r in routes for f in (r.handler, *r.dependencies)}):
-            if site.kind == "add_task":
+            if site.kind is TaskKind.ADD_TASK:
                 adders.setdefault(site.owner.fqn, set()).add(site.call.callee.split(".")[0])
         seen: set[str] = set()
         for route in routes:
@@ -115,7 +115,7 @@ def _with_aliases(fn: FunctionFacts, names: set[str]) -> set[str]:
     while changed:
         changed = False
         for name, binding in bindings.items():
-            if name not in out and binding.kind == "ref" and binding.ref in out:
+            if name not in out and binding.kind == BindingKind.REF and binding.ref in out:
                 out.add(name)
                 changed = True
     return out

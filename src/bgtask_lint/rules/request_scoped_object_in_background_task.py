@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from bgtask_lint.analysis.index import ProjectIndex, Scoped
 from bgtask_lint.analysis.tasks import TaskSite, closed_values, request_params
-from bgtask_lint.models import Arg, Diagnostic
+from bgtask_lint.models import Arg, Diagnostic, ParamKind
 from bgtask_lint.rules import Context, Rule
 
 REQUEST_BODY = {"body", "stream", "form", "json", "state"}
@@ -157,7 +157,7 @@ def _bound_arguments(index: ProjectIndex, site: TaskSite) -> list[tuple[str | No
     Arguments bound by ``functools.partial(f, ...)`` come first; ``self`` of a bound method is skipped.
     """
     owner, task = site.owner, site.task
-    params = [p.name for p in task.function.params if p.kind in ("posonly", "normal")] if task else []
+    params = [p.name for p in task.function.params if p.kind in (ParamKind.POSONLY, ParamKind.NORMAL)] if task else []
     if task is not None and _bound_method(index, site):
         params = params[1:]
     args: list[Arg] = []
