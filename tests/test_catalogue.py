@@ -23,10 +23,8 @@ from bgtask_lint.analysis.calls import (
     SUBPROCESS,
     CallKind,
     Cost,
-    build_catalogue,
-    canonical,
-    default_catalogue,
 )
+from bgtask_lint.analysis.matching import build_catalogue, canonical, default_catalogue
 
 # --------------------------------------------------------------------------- reference lists
 # flake8-async 26.8.1, module flake8_async/visitors/visitor2xx.py (Visitor21X, Visitor212,

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from bgtask_lint.analysis.calls import CallKind, build_catalogue
+from bgtask_lint.analysis.calls import CallKind
+from bgtask_lint.analysis.matching import build_catalogue
 from bgtask_lint.config import (
     Config,
     ConfigError,

@@ -6,8 +6,8 @@ from itertools import permutations
 
 import pytest
 
-from bgtask_lint.analysis.calls import default_catalogue
 from bgtask_lint.analysis.index import ProjectIndex
+from bgtask_lint.analysis.matching import default_catalogue
 from bgtask_lint.facts.summarize import summarize
 
 MODULES = {

@@ -29,10 +29,9 @@ from bgtask_lint.analysis.calls import (
     SUBPROCESS,
     TASK_CALLEES,
     CallKind,
-    Catalogue,
     Cost,
-    canonical,
 )
+from bgtask_lint.analysis.matching import Catalogue, canonical
 from bgtask_lint.analysis.vocabulary import ROUTE_FACTORIES
 from bgtask_lint.models import (
     YIELDED,

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from bgtask_lint.analysis.calls import (
-    DB,
-    FILE,
-    HTTP,
-    SUBPROCESS,
-    WRITE_TARGET,
-    Cost,
-)
+from bgtask_lint.analysis.calls import DB, FILE, HTTP, SUBPROCESS, WRITE_TARGET, Cost
 from bgtask_lint.analysis.index import (
     PathFunction,
     ProjectIndex,

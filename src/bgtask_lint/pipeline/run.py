@@ -36,8 +36,9 @@ from bgtask_lint.pipeline.sources import Contents
 from bgtask_lint.store import POSITIONS, RUN, Shelf, Store, cache_base
 
 if TYPE_CHECKING:  # the analysis is imported only when a run is not answered from the result cache
-    from bgtask_lint.analysis.calls import CallKind, Catalogue
+    from bgtask_lint.analysis.calls import CallKind
     from bgtask_lint.analysis.index import ProjectIndex
+    from bgtask_lint.analysis.matching import Catalogue
 
 
 #: From this many files on, a run that is not answered from the result cache starts its parser
@@ -315,7 +316,7 @@ def _installed_fastapi() -> str:
 @lru_cache(maxsize=8)
 def _catalogue(extra: tuple[tuple[str, CallKind], ...]) -> Catalogue:
     """The catalogue for one set of user patterns; built once (thousands of regexes), it is immutable."""
-    from bgtask_lint.analysis.calls import build_catalogue
+    from bgtask_lint.analysis.matching import build_catalogue
 
     return build_catalogue(dict(extra))
 

@@ -4,10 +4,7 @@ the work runs, or which thread runs it, and nothing else."""
 
 from __future__ import annotations
 
-from bgtask_lint.analysis.calls import (
-    DB,
-    SLEEP,
-)
+from bgtask_lint.analysis.calls import DB, SLEEP
 from bgtask_lint.analysis.index import (
     PathFunction,
     ProjectIndex,
