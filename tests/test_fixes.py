@@ -687,6 +687,7 @@ def test_upload_file_move_depends_on_the_fastapi_version(tmp_path: Path, version
         pytest.param("refuse_task_that_blocks", ["blocks the event loop: as a background task"], id="create_task of a blocking coroutine"),
         pytest.param("refuse_task_that_handles_some_errors", ["handles some of its errors itself"], id="a task that handles part of its errors"),
         pytest.param("refuse_work_that_decides_the_response", ["`fetch_avatar` raises an HTTP error response"], id="deferred work that raises an HTTP error"),
+        pytest.param("refuse_move_out_of_lock", ["inside a `with` block"], id="a move out of a lock"),
         pytest.param("refuse_test_endpoint", ["exists to try this work"], id="a test endpoint"),
         pytest.param("refuse_thread_under_lock", ["use an async client", "security linters flag"], id="a with block, and shell=True"),
         pytest.param("refuse_lazy_iterator", ["returns a lazy iterator"], id="a thread would only start the iteration"),

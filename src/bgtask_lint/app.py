@@ -1,5 +1,6 @@
 """The use cases the command line offers, over the pipeline: lint (with the fix edits a format
-shows), the fix loop, and the report, re-printed from the rendering cache on an unchanged tree.
+shows) and the report, re-printed from the rendering cache on an unchanged tree. The fix loop is
+:func:`bgtask_lint.fixes.apply.apply_fixes`.
 
 The pipeline (:mod:`bgtask_lint.pipeline.run`) never imports the fixes; the edits of the fixes a report
 shows are added here, through the hook the pipeline calls before it stores its result.
@@ -30,7 +31,9 @@ def with_shown_edits(result: Result, unsafe: bool) -> Result:
 
 
 def _add_edits(result: Result, cache: object, unsafe: bool) -> Result:
-    from bgtask_lint.fixes.apply import with_edits
+    from bgtask_lint.fixes.apply import (
+        with_edits,  # imports libcst: only when some fix is shown
+    )
 
     return with_edits(result, cache, unsafe=unsafe)
 

@@ -148,10 +148,10 @@ def _run(
     outputs = Shelf(base, "outputs") if base is not None and results is not None and run_key else None
     if results is not None and (hit := results.get(run_key)) is not None:
         hit.cached, hit.parsed, hit.run_key, hit.outputs = len(sources), 0, run_key, outputs
-        hit.timings = clock.lap("discovery", {})
-        hit.timings["stored result"] = hit.timings.pop("discovery")
+        clock.lap("stored result")
+        hit.timings = clock.timings
         return hit
-    timings = clock.lap("discovery", {})
+    clock.lap("discovery")
     if len(sources) >= PRESTART_FILES and jobs is None:
         prestart()  # a whole project to analyse: the parser workers start while the tree is read
     cache = Store(base)
@@ -166,7 +166,7 @@ def _run(
     contents.save()
     if progress is not None:
         progress("analyse", 0, 0)
-    clock.lap("parse", timings)
+    clock.lap("parse")
     cache.prune(live=len(sources))
     errors = [e for e in loaded.errors if e.path in target_set]
     errors += [FileError(path, reason) for path, reason in targets.errors]
@@ -174,7 +174,7 @@ def _run(
     from bgtask_lint.analysis.index import ProjectIndex
 
     index = ProjectIndex(loaded.facts, catalogue, frozenset(config.error_handling_decorators), aliases)
-    clock.lap("index", timings)
+    clock.lap("index")
     # Rules look at the files reported on (and whatever those reach), not the whole project; when files
     # are named (pre-commit, an editor), also at the modules importing them: a finding there whose chain
     # passes through a named file is caused by the change, and is reported too.
@@ -185,10 +185,10 @@ def _run(
     diagnostics, rule_errors = check(index, config, target_set | affected)
     diagnostics = [d for d in diagnostics if d.path in target_set or _passes_through(index, d, target_set)]
     errors += [e for e in rule_errors if e.path not in affected]
-    clock.lap("rules", timings)
+    clock.lap("rules")
     located, shown = _locate(diagnostics, overlay or {}, errors, cache, contents)
     located = [d for d in located if config.enabled(d.code, d.path)]
-    clock.lap("locate", timings)
+    clock.lap("locate")
     result = Result(
         diagnostics=sorted(located, key=lambda d: d.sort_key),
         errors=sorted(errors, key=lambda e: (e.path, e.row or 0)),
@@ -199,7 +199,7 @@ def _run(
         index=index,
         project_root=project_root,
         warnings=skipped,
-        timings=timings,
+        timings=clock.timings,
     )
     if fix_edits and add_edits is not None and lacks_edits(result, unsafe=fix_edits == "unsafe"):
         result = add_edits(result, cache, fix_edits == "unsafe")
@@ -271,16 +271,16 @@ def _relevant(modules: list[Module], contents: Contents, cache: Store) -> set[st
 
 
 class _Clock:
-    """Seconds since the last lap, by phase name."""
+    """The seconds each phase of a run took: a lap ends the phase named and starts the next."""
 
     def __init__(self) -> None:
         self.last = time.perf_counter()
+        self.timings: dict[str, float] = {}
 
-    def lap(self, phase: str, into: dict[str, float]) -> dict[str, float]:
+    def lap(self, phase: str) -> None:
         now = time.perf_counter()
-        into[phase] = into.get(phase, 0.0) + now - self.last
+        self.timings[phase] = self.timings.get(phase, 0.0) + now - self.last
         self.last = now
-        return into
 
 
 def _size(path: Path) -> int:

@@ -59,6 +59,9 @@ def move_fix(index: ProjectIndex, pf: PathFunction, call: CallSite, chain: Chain
         return None, GUARDED[call.guard]
     if call.in_with_item:
         return None, "the call opens a resource the handler uses"
+    if call.in_with_block:
+        return None, ("the call is inside a `with` block: moved, it would run without what the block holds "
+                      "(a lock, a transaction, an open resource)")
     dead = dying_values(index, pf, version)
     # Arguments are evaluated when the task is added: ``file.filename`` is a plain value, while
     # ``file``, ``file.file``, ``db`` or ``self.service`` hand the task an object that may be closed by then.
