@@ -31,9 +31,8 @@ def with_shown_edits(result: Result, unsafe: bool) -> Result:
 
 
 def _add_edits(result: Result, cache: object, unsafe: bool) -> Result:
-    from bgtask_lint.fixes.apply import (
-        with_edits,  # imports libcst: only when some fix is shown
-    )
+    # imported here: the fixes import libcst, which a run needs only when some fix is shown
+    from bgtask_lint.fixes.apply import with_edits
 
     return with_edits(result, cache, unsafe=unsafe)
 
